@@ -36,9 +36,9 @@ describe('sandbox kit', () => {
 
   it('resets state and re-seeds', async () => {
     await fetch(`${base}/items`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'new' }) });
-    assert.deepEqual((await (await fetch(`${base}/items`, { headers: auth })).json()).items, ['seeded', 'new']);
+    assert.deepEqual(((await (await fetch(`${base}/items`, { headers: auth })).json()) as { items: string[] }).items, ['seeded', 'new']);
     await fetch(`${base}/_sandbox/reset`, { method: 'POST' });
-    assert.deepEqual((await (await fetch(`${base}/items`, { headers: auth })).json()).items, ['seeded']);
+    assert.deepEqual(((await (await fetch(`${base}/items`, { headers: auth })).json()) as { items: string[] }).items, ['seeded']);
   });
 
   it('injects status faults with Retry-After for only the next N requests', async () => {
