@@ -77,6 +77,7 @@ export class SandboxApp {
   readonly log = new RequestLog();
   readonly clients = new Map<string, ClientConfig>();
   private readonly routes: Route[] = [];
+  private readonly controls = new Map<string, Handler>();
   private readonly mounts: Array<{ prefix: string; handler: RawHandler }> = [];
   private readonly sockets = new Set<Socket>();
   private server?: http.Server;
@@ -114,6 +115,15 @@ export class SandboxApp {
   post(pattern: string, handler: Handler, opts?: { auth?: boolean }): this { return this.route('POST', pattern, handler, opts); }
   put(pattern: string, handler: Handler, opts?: { auth?: boolean }): this { return this.route('PUT', pattern, handler, opts); }
   delete(pattern: string, handler: Handler, opts?: { auth?: boolean }): this { return this.route('DELETE', pattern, handler, opts); }
+
+  /**
+   * Adds a system-specific control route under /_sandbox (no auth), e.g. to trigger an outbound
+   * delivery or read what a simulated client sent: `app.control('GET', '/_sandbox/deliveries', ...)`.
+   */
+  control(method: string, path: string, handler: Handler): this {
+    this.controls.set(`${method.toUpperCase()} ${path.replace(/\/$/, '')}`, handler);
+    return this;
+  }
 
   /**
    * Hands every request under `prefix` to a plain node:http handler, after auth and faults.
@@ -172,7 +182,7 @@ export class SandboxApp {
       const rawBody = await readBody(req, this.options.maxBodyBytes ?? 10 * 1024 * 1024);
       request = toSandboxRequest(req, rawBody);
       if (request.path.startsWith('/_sandbox/')) {
-        send(res, await this.control(request));
+        send(res, await this.controlRoute(request));
         return;
       }
       const fault = this.faults.match(request.method, request.path);
@@ -247,7 +257,7 @@ export class SandboxApp {
       : { status: 404, body: { error: `no route for ${request.method} ${request.path}` } };
   }
 
-  private async control(req: SandboxRequest): Promise<SandboxResponse> {
+  private async controlRoute(req: SandboxRequest): Promise<SandboxResponse> {
     const route = `${req.method} ${req.path.replace(/\/$/, '')}`;
     switch (route) {
       case 'POST /_sandbox/reset':
@@ -279,8 +289,10 @@ export class SandboxApp {
         return { status: 200, body: [...this.clients.values()].map(({ auth, ...rest }) => ({ ...rest, auth: auth?.type })) };
       case 'GET /_sandbox/health':
         return { status: 200, body: { system: this.name, ok: true } };
-      default:
-        return { status: 404, body: { error: `unknown sandbox control ${route}` } };
+      default: {
+        const custom = this.controls.get(route);
+        return custom ? custom(req) : { status: 404, body: { error: `unknown sandbox control ${route}` } };
+      }
     }
   }
 }
