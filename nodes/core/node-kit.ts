@@ -1,0 +1,120 @@
+/**
+ * Node conventions shared by every node: the `(msg, send, done)` input contract with failures
+ * through `done(err)`, cancellation of in-flight work on close, and a status that tells an
+ * implementer what the node is doing.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
+import { IntegrationError, isIntegrationError } from './errors';
+import { redactDeep } from './redact';
+
+export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+
+export interface InputContext {
+  /** Aborted when the node closes (redeploy, shutdown): pass it to every remote call. */
+  signal: AbortSignal;
+}
+
+export type InputHandler<TMsg extends NodeMessage> = (msg: TMsg, send: Send, context: InputContext) => Promise<void>;
+
+/**
+ * The error handed to `done()`. Node-RED copies only `message`, `code`, `stack` and `cause`
+ * into the Catch node's `msg.error`, so the structured, redacted details travel in `cause`.
+ */
+export function toNodeError(error: unknown): Error {
+  const integration = isIntegrationError(error)
+    ? error
+    : new IntegrationError((error as Error)?.message ?? String(error), { code: 'bad-input', retryable: false });
+  const nodeError = new Error(integration.message) as Error & { code: string };
+  nodeError.code = integration.code;
+  nodeError.cause = redactDeep(integration.toJSON());
+  nodeError.stack = undefined;
+  return nodeError;
+}
+
+/** Registers an async input handler under Node-RED's (msg, send, done) contract. */
+export function handleInput<TMsg extends NodeMessage = NodeMessage>(node: Node, handler: InputHandler<TMsg>): void {
+  const inFlight = new Set<AbortController>();
+  node.on('input', (msg: NodeMessage, send: Send, done: (error?: Error) => void) => {
+    const controller = new AbortController();
+    inFlight.add(controller);
+    handler(msg as TMsg, send, { signal: controller.signal })
+      .then(() => done(), (error: unknown) => done(toNodeError(error)))
+      .finally(() => inFlight.delete(controller));
+  });
+  node.on('close', (_removed: boolean, done: () => void) => {
+    for (const controller of inFlight) controller.abort(new Error('node closed'));
+    inFlight.clear();
+    done();
+  });
+}
+
+/**
+ * What the node shows under itself: "sending", "3 queued", "sent 12", "failed: timeout".
+ * Counts accumulate until redeploy so an implementer sees progress at a glance.
+ */
+export class ActivityStatus {
+  private sent = 0;
+  private failed = 0;
+  private active = 0;
+  private queued = 0;
+  private lastError?: string;
+
+  constructor(private readonly node: Pick<Node, 'status'>, private readonly verb = 'sent') {}
+
+  begin(): void {
+    this.active += 1;
+    this.render();
+  }
+
+  succeed(count = 1): void {
+    this.active = Math.max(0, this.active - 1);
+    this.sent += count;
+    this.render();
+  }
+
+  fail(error: unknown): void {
+    this.active = Math.max(0, this.active - 1);
+    this.failed += 1;
+    const code = (error as { code?: unknown } | undefined)?.code;
+    this.lastError = typeof code === 'string' ? code : 'error';
+    this.render();
+  }
+
+  /** Work waiting for a free connection (from the client's limiter) or in an outbox. */
+  setQueued(queued: number): void {
+    if (queued === this.queued) return;
+    this.queued = queued;
+    this.render();
+  }
+
+  show(status: NodeStatus): void {
+    this.node.status(status);
+  }
+
+  private render(): void {
+    const parts: string[] = [];
+    if (this.active) parts.push('sending');
+    if (this.queued) parts.push(`${this.queued} queued`);
+    if (this.sent) parts.push(`${this.verb} ${this.sent}`);
+    if (this.failed) parts.push(`failed ${this.failed} (last: ${this.lastError})`);
+    const fill = this.active || this.queued ? 'blue' : this.failed && this.lastError ? 'red' : 'green';
+    this.node.status({ fill, shape: this.failed ? 'ring' : 'dot', text: parts.join(' · ') || 'ready' });
+  }
+}
+
+export interface CredentialFields {
+  [field: string]: { type: 'text' | 'password' };
+}
+
+/**
+ * registerType with the node's own `this` type. (@types/node-red's signature only accepts
+ * constructors whose `this` is the bare Node, so the cast lives here, once.)
+ */
+export function registerNodeType<TNode extends Node, TDef extends NodeDef>(
+  RED: NodeAPI,
+  type: string,
+  constructor: (this: TNode, def: TDef) => void,
+  options: { credentials?: CredentialFields } = {},
+): void {
+  RED.nodes.registerType(type, constructor as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], options as never);
+}

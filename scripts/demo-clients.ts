@@ -1,0 +1,29 @@
+/**
+ * Points the sandboxes that act as clients (CommCare data forwarding, CHT outbound push,
+ * RapidPro webhooks) at the demo flows' receivers, so the demo runs end to end on its own.
+ * Each entry is added together with the example flow that owns the receiving endpoint.
+ */
+import type { RunningSandbox } from '../sandbox';
+
+export interface DemoClient {
+  system: string;
+  config: Record<string, unknown>;
+}
+
+export function demoClients(nodeRedUrl: string): DemoClient[] {
+  void nodeRedUrl;
+  return [];
+}
+
+export async function configureDemoClients(sandboxes: RunningSandbox[], nodeRedUrl: string): Promise<void> {
+  for (const client of demoClients(nodeRedUrl)) {
+    const sandbox = sandboxes.find((candidate) => candidate.name === client.system);
+    if (!sandbox) continue;
+    const response = await fetch(`${sandbox.url}/_sandbox/clients`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(client.config),
+    });
+    if (!response.ok) throw new Error(`configuring ${client.system} client failed: ${response.status}`);
+  }
+}
