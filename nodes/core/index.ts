@@ -1,0 +1,21 @@
+/**
+ * The package's public TypeScript API for teams that write their own nodes on the shared layer:
+ * the HTTP client, errors, redaction, input contracts, node conventions, receivers and receipts,
+ * checkpoints and editor look-ups.
+ */
+export * from './errors';
+export * from './redact';
+export * from './retry';
+export * from './limiter';
+export * from './auth';
+export * from './http-client';
+export * from './schema';
+export * from './node-kit';
+export * from './server-config';
+export * from './lookups';
+export * from './checkpoint';
+export * from './seen-ids';
+export * from './receipts';
+export * from './receiver-auth';
+export { registerReceiver, parseBody, formatOf, type BodyFormat, type ReceivedRequest, type ReceiverAnswer, type ReceiverOptions } from './receiver';
+export { ReceiverEndpoint, type Classified, type ReceiverEndpointOptions } from './receiver-endpoint';
