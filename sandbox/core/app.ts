@@ -69,6 +69,11 @@ export interface SandboxOptions {
   onClientConfig?: (config: ClientConfig) => void | Promise<void>;
   /** Largest accepted body; bigger bodies get 413. */
   maxBodyBytes?: number;
+  /**
+   * The system's own error format for errors the kit produces (malformed body, injected faults,
+   * unknown routes), e.g. a FHIR OperationOutcome. Defaults to `{error: message}` JSON.
+   */
+  errorBody?: (status: number, message: string) => SandboxResponse;
 }
 
 export class SandboxApp {
@@ -170,6 +175,11 @@ export class SandboxApp {
     return address && typeof address === 'object' ? address.port : undefined;
   }
 
+  private errorResponse(status: number, message: string, headers?: Record<string, string>): SandboxResponse {
+    const response = this.options.errorBody?.(status, message) ?? { status, body: { error: message } };
+    return { ...response, status, headers: { ...response.headers, ...headers } };
+  }
+
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = Date.now();
     let request: SandboxRequest | undefined;
@@ -199,7 +209,7 @@ export class SandboxApp {
       if (fault?.status) {
         const headers: Record<string, string> = {};
         if (fault.retryAfter !== undefined) headers['Retry-After'] = String(fault.retryAfter);
-        const response: SandboxResponse = { status: fault.status, headers, body: { error: `injected fault ${fault.status}` } };
+        const response = this.errorResponse(fault.status, `injected fault ${fault.status}`, headers);
         this.log.add(request, fault.status, started);
         send(res, response);
         return;
@@ -209,7 +219,7 @@ export class SandboxApp {
       send(res, response);
     } catch (error) {
       const status = (error as { status?: number }).status ?? 500;
-      const response: SandboxResponse = { status, body: { error: (error as Error).message } };
+      const response = this.errorResponse(status, (error as Error).message);
       if (request) this.log.add(request, status, started);
       if (!res.headersSent) send(res, response);
     }
@@ -232,7 +242,7 @@ export class SandboxApp {
       return;
     }
     if (fault?.status) {
-      send(res, { status: fault.status, headers: fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {}, body: { error: `injected fault ${fault.status}` } });
+      send(res, this.errorResponse(fault.status, `injected fault ${fault.status}`, fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {}));
       return;
     }
     handler(req, res);
@@ -253,8 +263,8 @@ export class SandboxApp {
       return route.handler(request);
     }
     return pathMatched
-      ? { status: 405, body: { error: `${request.method} not allowed on ${request.path}` } }
-      : { status: 404, body: { error: `no route for ${request.method} ${request.path}` } };
+      ? this.errorResponse(405, `${request.method} not allowed on ${request.path}`)
+      : this.errorResponse(404, `no route for ${request.method} ${request.path}`);
   }
 
   private async controlRoute(req: SandboxRequest): Promise<SandboxResponse> {

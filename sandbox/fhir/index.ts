@@ -7,6 +7,7 @@ import { SandboxApp } from '../core';
 import { TokenIssuer } from './auth';
 import { Interactions } from './interactions';
 import { fhirRoutes, FHIR_BASE } from './routes';
+import { fhirResponse, operationOutcome } from './outcome';
 import { TOKEN_PATH, seedResources } from './seed';
 import { FhirStore } from './store';
 
@@ -28,6 +29,7 @@ export function create(): SandboxApp {
       tokens.reset();
       for (const resource of seedResources()) store.write(resource.resourceType, resource.id!, resource, 'POST');
     },
+    errorBody: (status, message) => fhirResponse(status, operationOutcome(message, status === 404 ? 'not-found' : status >= 500 ? 'transient' : 'processing')),
   });
   app.post(TOKEN_PATH, (req) => tokens.token(req), { auth: false });
   // Lets tests make tokens expire quickly: POST /_sandbox/token-ttl {"seconds": 1}.

@@ -17,7 +17,8 @@ export const BASE_PATH = '';
 
 export function create(): SandboxApp {
   const store = new OpenhimStore();
-  const app = new SandboxApp({ name: 'openhim', auth: apiAuth(store), reset: () => store.reset() });
+  // koa answers its own errors as plain text.
+  const app = new SandboxApp({ name: 'openhim', auth: apiAuth(store), reset: () => store.reset(), errorBody: (status, message) => ({ status, body: message }) });
   routerRoutes(app, store);
   apiRoutes(app, store);
   mediatorRoutes(app, store);
