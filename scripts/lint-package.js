@@ -25,7 +25,8 @@ for (const [setName, file] of Object.entries(pkg['node-red'].nodes)) {
   if (!fs.existsSync(path.join(dir, 'locales', 'en-US', `${base}.html`))) problems.push(`${setName}: no locales/en-US/${base}.html help`);
   if (!fs.existsSync(path.join(dir, 'locales', 'en-US', `${base}.json`))) problems.push(`${setName}: no locales/en-US/${base}.json labels`);
   const source = fs.readFileSync(js, 'utf8');
-  for (const match of source.matchAll(/registerType\(\s*['"]([^'"]+)['"]/g)) {
+  // Compiled TypeScript calls the shared helper as `(0, node_kit_1.registerNodeType)(RED, 'type', ...)`.
+  for (const match of source.matchAll(/(?:registerType\(|registerNodeType\)?\(\s*RED,)\s*['"]([^'"]+)['"]/g)) {
     if (!match[1].startsWith(PREFIX)) problems.push(`${setName}: node type ${match[1]} must start with ${PREFIX}`);
     declaredTypes.add(match[1]);
   }

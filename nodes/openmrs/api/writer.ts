@@ -1,0 +1,252 @@
+/**
+ * The writes of the OpenMRS writer node, usable without Node-RED. Every operation looks up
+ * before it creates, so a message that is retried (after a timeout, a 503, a redeploy) never
+ * creates a second patient, encounter or obs:
+ *  - patients are found by identifier (and identifier type);
+ *  - encounters and obs carry the message's idempotency key. By default it is written into the
+ *    comment of each obs as "[chis:<key>]" (obs comments exist in every OpenMRS version and show
+ *    in the UI as a note); with a key concept configured, the key is instead a Text obs of that
+ *    concept. Before creating, the patient's encounters of the same type (or obs of the same
+ *    concept) are searched for the key.
+ * Each write appends a rollback journal entry to what it returns.
+ */
+import { IntegrationError, badInput } from '../../core/errors';
+import type { OpenmrsClient } from './client';
+import { toOpenmrsDate, toOpenmrsDatetime } from './datetime';
+import { coerceObsValue } from './obs-values';
+import type { EncounterInput, IdentifierInput, ObsInput, ObsOnlyInput, PatientInput } from './schemas';
+import type { Encounter, Obs, Patient } from './types';
+
+export interface JournalEntry {
+  system: 'openmrs';
+  resource: 'patient' | 'encounter' | 'obs';
+  id: string;
+  action: 'created' | 'updated';
+  /** For updates: the values before the change, so a rollback can restore them. */
+  before?: Record<string, unknown>;
+}
+
+export interface WriteResult {
+  payload: { patient: string; encounter?: string; obs: string[]; action: 'created' | 'updated' | 'unchanged' | 'existing' };
+  journal: JournalEntry[];
+}
+
+export interface WriteSettings {
+  timeZone: string;
+  /** Default encounter/obs location (uuid or name) when the input has none. */
+  location?: string;
+  /** Text concept holding the idempotency key; without it the key goes into obs comments. */
+  keyConcept?: string;
+  signal?: AbortSignal;
+}
+
+export const keyMarker = (key: string): string => `[chis:${key}]`;
+
+function withMarker(comment: string | undefined, key: string | undefined): string | undefined {
+  if (!key) return comment || undefined;
+  return comment ? `${comment} ${keyMarker(key)}` : keyMarker(key);
+}
+
+/** Whether an obs carries the key (as its value when it is the key concept, else in its comment). */
+export function obsCarriesKey(obs: Obs, key: string, keyConcept?: string): boolean {
+  if (obs.voided) return false;
+  if (keyConcept && obs.concept?.uuid === keyConcept) return obs.value === key;
+  return typeof obs.comment === 'string' && obs.comment.endsWith(keyMarker(key));
+}
+
+async function resolvePatient(client: OpenmrsClient, input: { patient?: string; patientIdentifier?: IdentifierInput }, signal?: AbortSignal): Promise<Patient> {
+  if (input.patient) {
+    const patient = await client.getPatient(input.patient, { signal });
+    if (!patient || patient.voided) {
+      throw new IntegrationError(`openmrs: no patient with uuid ${input.patient}`, { code: 'not-found', retryable: false, system: 'openmrs', field: 'msg.payload.patient' });
+    }
+    return patient;
+  }
+  const ref = input.patientIdentifier as IdentifierInput;
+  const found = await client.findPatientsByIdentifier(ref.identifier, ref.identifierType, { signal });
+  if (!found.length) {
+    throw new IntegrationError(`openmrs: no patient has this ${ref.identifierType} identifier`, { code: 'not-found', retryable: false, system: 'openmrs', field: 'msg.payload.patientIdentifier' });
+  }
+  if (found.length > 1) {
+    throw new IntegrationError(`openmrs: ${found.length} patients share this ${ref.identifierType} identifier`, { code: 'conflict', retryable: false, system: 'openmrs', field: 'msg.payload.patientIdentifier' });
+  }
+  return found[0];
+}
+
+/** REST obs bodies with coerced values; `keyOf(index)` is the idempotency key an obs carries. */
+async function obsBodies(client: OpenmrsClient, items: ObsInput[], keyOf: (index: number) => string | undefined, settings: WriteSettings, root: string): Promise<Array<Record<string, unknown>>> {
+  const bodies: Array<Record<string, unknown>> = [];
+  for (const [index, item] of items.entries()) {
+    const key = keyOf(index);
+    const field = `${root}[${index}]`;
+    const body: Record<string, unknown> = { concept: item.concept };
+    if (item.obsDatetime) body.obsDatetime = toOpenmrsDatetime(item.obsDatetime, settings.timeZone, `${field}.obsDatetime`);
+    const concept = await client.getConcept(item.concept, { signal: settings.signal });
+    body.value = coerceObsValue(concept, item.value, { field: `${field}.value`, timeZone: settings.timeZone });
+    // With a key concept, the key obs carries the key; the clinical obs keep their own comments.
+    const comment = settings.keyConcept ? item.comment : withMarker(item.comment, key);
+    if (comment) body.comment = comment;
+    bodies.push(body);
+  }
+  const key = keyOf(0);
+  if (key && settings.keyConcept) bodies.push({ concept: settings.keyConcept, value: key });
+  return bodies;
+}
+
+async function locationOf(client: OpenmrsClient, location: string | undefined, settings: WriteSettings, field: string): Promise<string | undefined> {
+  const wanted = location ?? settings.location;
+  return wanted ? client.resolveMetadata('location', wanted, { signal: settings.signal, field }) : undefined;
+}
+
+const obsUuids = (encounter: Encounter): string[] => (encounter.obs ?? []).filter((obs) => !obs.voided).map((obs) => obs.uuid);
+
+export async function writeEncounter(client: OpenmrsClient, input: EncounterInput, settings: WriteSettings): Promise<WriteResult> {
+  const { signal } = settings;
+  const patient = await resolvePatient(client, input, signal);
+  const encounterType = await client.resolveMetadata('encountertype', input.encounterType, { signal, field: 'msg.payload.encounterType' });
+  // Validate and coerce everything before the first write: nothing is written for bad input.
+  const obs = await obsBodies(client, input.obs, () => input.idempotencyKey, settings, 'msg.payload.obs');
+  if (!obs.length) throw badInput('msg.payload.obs: an encounter without obs cannot carry its idempotency key unless a key concept is configured', 'msg.payload.obs');
+  const encounterDatetime = toOpenmrsDatetime(input.encounterDatetime, settings.timeZone, 'msg.payload.encounterDatetime');
+  const location = await locationOf(client, input.location, settings, 'msg.payload.location');
+
+  const existing = (await client.searchEncounters({ patient: patient.uuid, encounterType }, { signal })).find((encounter) =>
+    (encounter.obs ?? []).some((item) => obsCarriesKey(item, input.idempotencyKey, settings.keyConcept)),
+  );
+  if (existing) {
+    return { payload: { patient: patient.uuid, encounter: existing.uuid, obs: obsUuids(existing), action: 'existing' }, journal: [] };
+  }
+  const body: Record<string, unknown> = { patient: patient.uuid, encounterType, encounterDatetime, obs };
+  if (location) body.location = location;
+  if (input.form) body.form = input.form;
+  const created = await client.createEncounter(body, { signal });
+  return {
+    payload: { patient: patient.uuid, encounter: created.uuid, obs: obsUuids(created), action: 'created' },
+    journal: [{ system: 'openmrs', resource: 'encounter', id: created.uuid, action: 'created' }],
+  };
+}
+
+export async function writeObs(client: OpenmrsClient, input: ObsOnlyInput, settings: WriteSettings): Promise<WriteResult> {
+  const { signal } = settings;
+  const patient = await resolvePatient(client, input, signal);
+  // One key for several obs: each obs gets "<key>#<index>" so each is found on its own.
+  const keys = input.obs.map((_, index) => (input.idempotencyKey ? (input.obs.length > 1 ? `${input.idempotencyKey}#${index}` : input.idempotencyKey) : undefined));
+  // Obs without an encounter carry their key in the comment: a key obs would itself need a key.
+  const bodies = await obsBodies(client, input.obs, (index) => keys[index], { ...settings, keyConcept: undefined }, 'msg.payload.obs');
+  const defaultDatetime = toOpenmrsDatetime(input.obsDatetime ?? Date.now(), settings.timeZone, 'msg.payload.obsDatetime');
+  const location = await locationOf(client, input.location, settings, 'msg.payload.location');
+  const journal: JournalEntry[] = [];
+  const uuids: string[] = [];
+  let created = 0;
+  for (const [index, body] of bodies.entries()) {
+    const key = keys[index];
+    if (key) {
+      const existing = (await client.searchObs({ patient: patient.uuid, concept: String(body.concept) }, { signal })).find((obs) => obsCarriesKey(obs, key));
+      if (existing) {
+        uuids.push(existing.uuid);
+        continue;
+      }
+    }
+    const obs = await client.createObs(
+      { ...body, person: patient.uuid, obsDatetime: body.obsDatetime ?? defaultDatetime, ...(input.encounter ? { encounter: input.encounter } : {}), ...(location ? { location } : {}) },
+      { signal },
+    );
+    uuids.push(obs.uuid);
+    journal.push({ system: 'openmrs', resource: 'obs', id: obs.uuid, action: 'created' });
+    created += 1;
+  }
+  return { payload: { patient: patient.uuid, obs: uuids, action: created ? 'created' : 'existing' }, journal };
+}
+
+const same = (a: unknown, b: unknown): boolean => (a ?? '') === (b ?? '');
+
+export async function writePatient(client: OpenmrsClient, input: PatientInput, settings: WriteSettings): Promise<WriteResult> {
+  const { signal } = settings;
+  const identifiers = [];
+  for (const [index, identifier] of input.identifiers.entries()) {
+    const field = `msg.payload.identifiers[${index}]`;
+    identifiers.push({
+      identifier: identifier.identifier,
+      identifierType: await client.resolveMetadata('patientidentifiertype', identifier.identifierType, { signal, field: `${field}.identifierType` }),
+      location: await locationOf(client, identifier.location, settings, `${field}.location`),
+      preferred: identifier.preferred ?? index === 0,
+    });
+  }
+  const attributes = [];
+  for (const [type, value] of Object.entries(input.attributes ?? {})) {
+    attributes.push({ attributeType: await client.resolveMetadata('personattributetype', type, { signal, field: `msg.payload.attributes.${type}` }), value: String(value) });
+  }
+  const birthdate = input.birthdate === undefined ? undefined : toOpenmrsDate(input.birthdate, settings.timeZone, 'msg.payload.birthdate');
+
+  const matchType = input.matchIdentifierType
+    ? await client.resolveMetadata('patientidentifiertype', input.matchIdentifierType, { signal, field: 'msg.payload.matchIdentifierType' })
+    : identifiers[0].identifierType;
+  const matchIdentifier = identifiers.find((identifier) => identifier.identifierType === matchType);
+  if (!matchIdentifier) throw badInput('msg.payload.identifiers: has no identifier of the matchIdentifierType', 'msg.payload.matchIdentifierType');
+  const found = await client.findPatientsByIdentifier(matchIdentifier.identifier, matchType, { signal });
+  if (found.length > 1) {
+    throw new IntegrationError(`openmrs: ${found.length} patients share the identifier used for matching`, { code: 'conflict', retryable: false, system: 'openmrs', field: 'msg.payload.identifiers' });
+  }
+
+  const name = { givenName: input.givenName, middleName: input.middleName || undefined, familyName: input.familyName };
+  if (!found.length) {
+    if (!input.givenName || !input.familyName || !input.gender) {
+      throw badInput('msg.payload: a new patient needs givenName, familyName and gender', input.givenName ? (input.familyName ? 'msg.payload.gender' : 'msg.payload.familyName') : 'msg.payload.givenName');
+    }
+    const person: Record<string, unknown> = { names: [name], gender: input.gender };
+    if (birthdate) person.birthdate = birthdate;
+    if (input.birthdateEstimated !== undefined) person.birthdateEstimated = input.birthdateEstimated;
+    if (input.address) person.addresses = [input.address];
+    if (attributes.length) person.attributes = attributes;
+    const created = await client.createPatient({ person, identifiers: identifiers.map(({ location, ...rest }) => (location ? { ...rest, location } : rest)) }, { signal });
+    return { payload: { patient: created.uuid, obs: [], action: 'created' }, journal: [{ system: 'openmrs', resource: 'patient', id: created.uuid, action: 'created' }] };
+  }
+
+  // Only what the input carries is changed: a form that lacks a question must not wipe the answer.
+  const patient = found[0];
+  const person = patient.person;
+  const current = person.preferredName ?? {};
+  const update: Record<string, unknown> = {};
+  const before: Record<string, unknown> = {};
+  const personUpdate: Record<string, unknown> = {};
+  if (input.gender && input.gender !== person.gender) {
+    personUpdate.gender = input.gender;
+    before.gender = person.gender;
+  }
+  if (birthdate && birthdate !== person.birthdate?.slice(0, 10)) {
+    personUpdate.birthdate = birthdate;
+    before.birthdate = person.birthdate?.slice(0, 10);
+  }
+  if ((input.givenName && !same(input.givenName, current.givenName)) || (input.familyName && !same(input.familyName, current.familyName)) || (input.middleName !== undefined && !same(input.middleName || undefined, current.middleName || undefined))) {
+    // OpenMRS keeps name history: a changed name is added as the new preferred name.
+    personUpdate.names = [{ givenName: input.givenName ?? current.givenName, middleName: input.middleName ?? current.middleName ?? undefined, familyName: input.familyName ?? current.familyName, preferred: true }];
+    before.name = { givenName: current.givenName, middleName: current.middleName, familyName: current.familyName };
+  }
+  const previousAttributes: Record<string, unknown> = {};
+  const changedAttributes = attributes.filter((attribute) => {
+    const existing = (person.attributes ?? []).find((candidate) => !candidate.voided && candidate.attributeType?.uuid === attribute.attributeType);
+    const existingValue = existing && typeof existing.value === 'object' && existing.value !== null ? (existing.value as { uuid?: unknown }).uuid : existing?.value;
+    if (String(existingValue ?? '') === attribute.value) return false;
+    previousAttributes[attribute.attributeType] = existingValue ?? null;
+    return true;
+  });
+  if (changedAttributes.length) {
+    personUpdate.attributes = changedAttributes;
+    before.attributes = previousAttributes;
+  }
+  if (input.address && Object.entries(input.address).some(([field, value]) => !same(value, person.preferredAddress?.[field]))) {
+    personUpdate.addresses = [{ ...input.address, preferred: true }];
+    before.address = person.preferredAddress ?? null;
+  }
+  const missingIdentifiers = identifiers.filter(
+    (identifier) => !(patient.identifiers ?? []).some((existing) => !existing.voided && existing.identifier === identifier.identifier && existing.identifierType?.uuid === identifier.identifierType),
+  );
+  if (missingIdentifiers.length) {
+    update.identifiers = missingIdentifiers.map(({ location, ...rest }) => ({ ...(location ? { location } : {}), ...rest, preferred: false }));
+    before.identifiers = (patient.identifiers ?? []).map((identifier) => identifier.uuid);
+  }
+  if (Object.keys(personUpdate).length) update.person = personUpdate;
+  if (!Object.keys(update).length) return { payload: { patient: patient.uuid, obs: [], action: 'unchanged' }, journal: [] };
+  await client.updatePatient(patient.uuid, update, { signal });
+  return { payload: { patient: patient.uuid, obs: [], action: 'updated' }, journal: [{ system: 'openmrs', resource: 'patient', id: patient.uuid, action: 'updated', before }] };
+}

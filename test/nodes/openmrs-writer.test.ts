@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { create } from '../../sandbox/openmrs';
+import { CONCEPTS, ENCOUNTER_TYPES, IDENTIFIER_TYPES, LOCATIONS, OPENMRS_IDS, PASSWORD, PATIENTS, USERNAME } from '../../sandbox/openmrs/seed';
+import openmrsConfig from '../../nodes/openmrs/openmrs-config';
+import openmrsWriter from '../../nodes/openmrs/openmrs-writer';
+import { helper, loadFlow, unloadFlow } from '../support/node-helper';
+
+type Sandbox = ReturnType<typeof create>;
+
+const credentials = { server: { username: USERNAME, password: PASSWORD } };
+
+function flow(baseUrl: string, writer: Record<string, unknown> = {}, server: Record<string, unknown> = {}): object[] {
+  return [
+    { id: 't', type: 'tab' },
+    { id: 'server', type: 'chis-openmrs-config', baseUrl, apiStyle: 'rest', sessionReuse: true, timeZone: 'Africa/Nairobi', maxAttempts: 6, ...server },
+    { id: 'w', type: 'chis-openmrs-writer', z: 't', server: 'server', operation: 'encounter', wires: [['out']], ...writer },
+    { id: 'out', type: 'helper', z: 't' },
+    { id: 'c', type: 'catch', z: 't', wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 't' },
+  ];
+}
+
+/** Sends one message; resolves with the writer's output or the Catch node's error message. */
+function write(payload: unknown, extra: Record<string, unknown> = {}): Promise<{ ok: boolean; msg: any }> {
+  return new Promise((resolve) => {
+    const out = helper.getNode('out');
+    const caught = helper.getNode('caught');
+    const onOut = (msg: any) => { cleanup(); resolve({ ok: true, msg }); };
+    const onCaught = (msg: any) => { cleanup(); resolve({ ok: false, msg }); };
+    const cleanup = () => { out.removeListener('input', onOut); caught.removeListener('input', onCaught); };
+    out.on('input', onOut);
+    caught.on('input', onCaught);
+    helper.getNode('w').receive({ payload, ...extra });
+  });
+}
+
+const visit = (key: string, overrides: Record<string, unknown> = {}) => ({
+  patientIdentifier: { identifier: OPENMRS_IDS.amina, identifierType: 'OpenMRS ID' },
+  encounterType: 'Community Follow-up',
+  encounterDatetime: '2024-05-01T09:30',
+  location: LOCATIONS.northCatchment,
+  idempotencyKey: key,
+  obs: [
+    { concept: CONCEPTS.weight, value: '61.5' },
+    { concept: CONCEPTS.temperature, value: 38.2 },
+    { concept: CONCEPTS.dangerSignsPresent, value: 'yes' },
+    { concept: CONCEPTS.reachableByPhone, value: 'no' },
+    { concept: CONCEPTS.returnVisitDate, value: '2024-05-15' },
+  ],
+  ...overrides,
+});
+
+async function encountersOf(base: string, patient: string, type = ENCOUNTER_TYPES.communityFollowUp): Promise<any[]> {
+  const response = await request(base).get(`/openmrs/ws/rest/v1/encounter?patient=${patient}&encounterType=${type}&v=full&limit=100`).auth(USERNAME, PASSWORD);
+  return response.body.results;
+}
+
+describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
+  this.timeout(30_000);
+  let sandbox: Sandbox;
+  let base: string;
+
+  beforeEach(async () => {
+    sandbox = create();
+    base = `http://127.0.0.1:${await sandbox.listen(0)}`;
+    await helper.startServer();
+  });
+  afterEach(async () => {
+    await unloadFlow();
+    await helper.stopServer();
+    await sandbox.close();
+  });
+
+  it('creates an encounter with obs coerced to their concepts, and journals it', async () => {
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    const before = (await encountersOf(base, PATIENTS.amina)).length;
+    const { ok, msg } = await write(visit('form-1'), { journal: [{ system: 'commcare', resource: 'case', id: 'x', action: 'updated' }] });
+    assert.equal(ok, true, JSON.stringify(msg.error));
+    assert.equal(msg.payload.patient, PATIENTS.amina);
+    assert.equal(msg.payload.action, 'created');
+    assert.equal(msg.payload.obs.length, 5);
+    assert.deepEqual(msg.journal.at(-1), { system: 'openmrs', resource: 'encounter', id: msg.payload.encounter, action: 'created' });
+    assert.equal(msg.journal.length, 2);
+    const after = await encountersOf(base, PATIENTS.amina);
+    assert.equal(after.length, before + 1);
+    const created = after.find((encounter) => encounter.uuid === msg.payload.encounter);
+    assert.match(created.encounterDatetime, /^2024-05-01T06:30:00\.000\+0000$/);
+    const values = Object.fromEntries(created.obs.map((obs: any) => [obs.concept.uuid, obs.value]));
+    assert.equal(values[CONCEPTS.weight], 61.5);
+    assert.equal(values[CONCEPTS.dangerSignsPresent].uuid ?? values[CONCEPTS.dangerSignsPresent], CONCEPTS.yes);
+  });
+
+  it('a second identical message creates nothing new', async () => {
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    const first = await write(visit('form-2'));
+    const second = await write(visit('form-2'));
+    assert.equal(first.ok && second.ok, true);
+    assert.equal(second.msg.payload.action, 'existing');
+    assert.equal(second.msg.payload.encounter, first.msg.payload.encounter);
+    assert.deepEqual(second.msg.journal, []);
+    const encounters = await encountersOf(base, PATIENTS.amina);
+    assert.equal(encounters.filter((encounter) => encounter.uuid === first.msg.payload.encounter).length, 1);
+    assert.equal(encounters.filter((encounter) => encounter.obs.some((obs: any) => String(obs.comment ?? '').endsWith('[chis:form-2]'))).length, 1);
+  });
+
+  it('with 30% of requests failing 503 and a 429 with Retry-After, still one encounter per message', async () => {
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    await request(base).post('/_sandbox/faults').send({ path: '/encounter$', method: 'POST', status: 429, retryAfter: 1, count: 1 }).expect(201);
+    await request(base).post('/_sandbox/faults').send({ path: '/ws/rest/v1/', rate: 0.3, status: 503 }).expect(201);
+    const keys = Array.from({ length: 8 }, (_, index) => `flaky-${index}`);
+    for (const key of keys) {
+      // What a flow's retry does: re-send the message until it goes through.
+      let result = await write(visit(key));
+      for (let attempt = 1; !result.ok && attempt < 5; attempt += 1) {
+        assert.ok(result.msg.error.cause.retryable, result.msg.error.message);
+        result = await write(visit(key));
+      }
+      assert.equal(result.ok, true, result.msg.error?.message);
+    }
+    await request(base).delete('/_sandbox/faults').expect(200);
+    const encounters = await encountersOf(base, PATIENTS.amina);
+    for (const key of keys) {
+      assert.equal(encounters.filter((encounter) => encounter.obs.some((obs: any) => String(obs.comment ?? '').endsWith(`[chis:${key}]`))).length, 1, key);
+    }
+    const log = await request(base).get('/_sandbox/requests').expect(200);
+    assert.ok(JSON.stringify(log.body).includes('429'));
+  });
+
+  it('an unknown patient is not-found at the Catch node, and nothing is written', async () => {
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    await request(base).delete('/_sandbox/requests');
+    const { ok, msg } = await write(visit('form-3', { patientIdentifier: { identifier: 'NOPE-1', identifierType: 'OpenMRS ID' } }));
+    assert.equal(ok, false);
+    assert.equal(msg.error.code, 'not-found');
+    const log = await request(base).get('/_sandbox/requests').expect(200);
+    assert.equal(JSON.stringify(log.body).includes('"POST"'), false);
+  });
+
+  it('rejects a value that does not fit its question with bad-input naming the question', async () => {
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    const bad = visit('form-4');
+    (bad.obs as any[])[0] = { concept: CONCEPTS.weight, value: 'heavy' };
+    const { ok, msg } = await write(bad);
+    assert.equal(ok, false);
+    assert.equal(msg.error.code, 'bad-input');
+    assert.match(msg.error.message, /Weight \(kg\)/);
+    assert.equal(msg.error.cause.field, 'msg.payload.obs[0].value');
+    const missing = await write({ encounterType: 'x' });
+    assert.equal(missing.msg.error.code, 'bad-input');
+  });
+
+  it('creates a patient, then updates only what changed, journaling the previous values', async () => {
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`, { operation: 'patient', location: LOCATIONS.facility }), credentials);
+    const patient = {
+      identifiers: [{ identifier: 'cc-case-77', identifierType: 'CommCare Case ID' }],
+      givenName: 'Neema', familyName: 'Wekesa', gender: 'F', birthdate: '2019-02-03',
+      attributes: { 'Telephone Number': '+254712000077' },
+    };
+    const created = await write(patient);
+    assert.equal(created.ok, true, created.msg.error?.message);
+    assert.equal(created.msg.payload.action, 'created');
+    assert.deepEqual(created.msg.journal, [{ system: 'openmrs', resource: 'patient', id: created.msg.payload.patient, action: 'created' }]);
+    const again = await write(patient);
+    assert.equal(again.msg.payload.action, 'unchanged');
+    assert.equal(again.msg.payload.patient, created.msg.payload.patient);
+    const updated = await write({ ...patient, familyName: 'Wekesa-Otieno', attributes: { 'Telephone Number': '+254712000078' } });
+    assert.equal(updated.msg.payload.action, 'updated');
+    const entry = updated.msg.journal[0];
+    assert.equal(entry.action, 'updated');
+    assert.equal(entry.before.name.familyName, 'Wekesa');
+    assert.equal(Object.values(entry.before.attributes)[0], '+254712000077');
+    const read = await request(base).get(`/openmrs/ws/rest/v1/patient/${created.msg.payload.patient}?v=full`).auth(USERNAME, PASSWORD);
+    assert.equal(read.body.person.preferredName.familyName, 'Wekesa-Otieno');
+    assert.equal(read.body.identifiers[0].identifierType.uuid, IDENTIFIER_TYPES.commcareCaseId);
+  });
+
+  it('creates obs alone, once per key', async () => {
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`, { operation: 'obs' }), credentials);
+    const payload = { patient: PATIENTS.baraka, obsDatetime: '2024-05-02T08:00:00+03:00', idempotencyKey: 'sms-9', obs: [{ concept: CONCEPTS.weight, value: 80 }, { concept: CONCEPTS.reachableByPhone, value: true }] };
+    const first = await write(payload);
+    assert.equal(first.ok, true, first.msg.error?.message);
+    assert.equal(first.msg.journal.length, 2);
+    assert.ok(first.msg.journal.every((entry: any) => entry.resource === 'obs' && entry.action === 'created'));
+    const second = await write(payload);
+    assert.deepEqual(second.msg.payload.obs, first.msg.payload.obs);
+    assert.deepEqual(second.msg.journal, []);
+  });
+});
