@@ -49,7 +49,7 @@ function runPhase(phase: Phase): PhaseResult {
   console.log(`\n== ${phase.name}`);
   const files = phase.globs.filter((glob) => fs.existsSync(path.join(PROJECT_ROOT, glob.split('*')[0])));
   if (files.length === 0) return { name: phase.name, passed: 0, failed: 0, skipped: 0, exitCode: 0 };
-  const result = spawnSync(phase.nodeBinary ?? process.execPath, [MOCHA, '--color', ...files], {
+  const result = spawnSync(phase.nodeBinary ?? process.execPath, [MOCHA, '--color', '--exit', ...files], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...phase.env },
     encoding: 'utf8',

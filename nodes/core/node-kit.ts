@@ -7,6 +7,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { IntegrationError, isIntegrationError } from './errors';
 import { redactDeep } from './redact';
 
+const STATUS_INTERVAL_MS = 250;
+
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 
 export interface InputContext {
@@ -58,6 +60,8 @@ export class ActivityStatus {
   private active = 0;
   private queued = 0;
   private lastError?: string;
+  private lastRender = 0;
+  private pending?: NodeJS.Timeout;
 
   constructor(private readonly node: Pick<Node, 'status'>, private readonly verb = 'sent') {}
 
@@ -91,7 +95,17 @@ export class ActivityStatus {
     this.node.status(status);
   }
 
+  /** At most a few updates a second: at thousands of messages a second the editor would drown. */
   private render(): void {
+    const wait = STATUS_INTERVAL_MS - (Date.now() - this.lastRender);
+    if (wait > 0) {
+      this.pending ??= setTimeout(() => {
+        this.pending = undefined;
+        this.render();
+      }, wait).unref();
+      return;
+    }
+    this.lastRender = Date.now();
     const parts: string[] = [];
     if (this.active) parts.push('sending');
     if (this.queued) parts.push(`${this.queued} queued`);
