@@ -22,6 +22,11 @@ module.exports = tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // Editor-side scripts served to the browser by Node-RED.
+    files: ['resources/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', $: 'readonly', RED: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', console: 'readonly' } },
+  },
+  {
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -1,4 +1,3 @@
-/* global RED, $, window, setTimeout, clearTimeout */
 /*
  * Edit dialog of chis-mapper: one row per target field, a sample message and a live preview
  * computed by the runtime (POST chis/mapper/preview), so the editor runs the real engine.

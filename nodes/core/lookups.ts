@@ -20,14 +20,25 @@ export interface LookupOption {
 
 export type LookupResolver<TConfig extends Node> = (config: TConfig, query: { q?: string; [key: string]: string | undefined }) => Promise<LookupOption[]>;
 
-interface ExpressLike {
-  get(path: string, ...handlers: Array<(req: any, res: any, next?: () => void) => void>): void;
+type RouteHandler = (req: any, res: any, next?: () => void) => void;
+
+/** The slice of Express that admin endpoints use (RED.httpAdmin is typed loosely upstream). */
+export interface AdminRoutes {
+  get(path: string, ...handlers: RouteHandler[]): void;
+  post(path: string, ...handlers: RouteHandler[]): void;
+  delete(path: string, ...handlers: RouteHandler[]): void;
+}
+
+export function adminRoutes(RED: NodeAPI): AdminRoutes {
+  return RED.httpAdmin as unknown as AdminRoutes;
+}
+
+export function needsPermission(RED: NodeAPI, permission: string): RouteHandler {
+  return RED.auth.needsPermission(permission) as unknown as RouteHandler;
 }
 
 export function registerLookups<TConfig extends Node>(RED: NodeAPI, configType: string, resolvers: Record<string, LookupResolver<TConfig>>): void {
-  const admin = RED.httpAdmin as unknown as ExpressLike;
-  const permission = RED.auth.needsPermission(`${configType}.read`) as unknown as (req: any, res: any, next?: () => void) => void;
-  admin.get(`/chis/lookup/${configType}/:id/:list`, permission, (req: any, res: any) => {
+  adminRoutes(RED).get(`/chis/lookup/${configType}/:id/:list`, needsPermission(RED, `${configType}.read`), (req: any, res: any) => {
     const resolve = Object.prototype.hasOwnProperty.call(resolvers, req.params.list) ? resolvers[req.params.list] : undefined;
     if (!resolve) {
       res.status(404).json({ error: `no look-up named ${req.params.list}` });

@@ -157,7 +157,7 @@ export function parseBody(format: BodyFormat, raw: Buffer): unknown {
       try {
         return JSON.parse(text);
       } catch (error) {
-        throw new Error(`malformed JSON: ${(error as Error).message}`);
+        throw new Error(`malformed JSON: ${(error as Error).message}`, { cause: error });
       }
     case 'xml': {
       // DTDs are where XXE and entity-expansion attacks live; form submissions never need one.

@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { AttentionStore } from './attention';
 import { rollbackFailed, undoJournal, type JournalEntry, type UndoReport } from './journal';
+import { adminRoutes, needsPermission } from './lookups';
 import { handleInput, registerNodeType } from './node-kit';
 
 interface RollbackDef extends NodeDef {
@@ -18,11 +19,11 @@ const routesRegistered = new WeakSet<object>();
 
 /** Editor/operator endpoints: list, retry and resolve the records that need attention. */
 export function registerAttentionRoutes(RED: NodeAPI, store: AttentionStore): void {
-  const admin = RED.httpAdmin as unknown as { get: Function; post: Function; delete: Function };
+  const admin = adminRoutes(RED);
   if (routesRegistered.has(admin)) return;
   routesRegistered.add(admin);
-  const read = RED.auth.needsPermission('chis-attention.read');
-  const write = RED.auth.needsPermission('chis-attention.write');
+  const read = needsPermission(RED, 'chis-attention.read');
+  const write = needsPermission(RED, 'chis-attention.write');
   admin.get('/chis/attention', read, (_req: unknown, res: any) => res.json(store.list()));
   admin.delete('/chis/attention/:id', write, (req: any, res: any) => {
     if (store.resolve(req.params.id)) res.json({ resolved: req.params.id });

@@ -9,6 +9,7 @@ import jsonata from 'jsonata';
 import { AttentionStore } from './attention';
 import { badInput } from './errors';
 import { handleInput, registerNodeType, toNodeError } from './node-kit';
+import { adminRoutes, needsPermission } from './lookups';
 import { listOperations } from './operations';
 import { registerAttentionRoutes } from './rollback';
 import { runSaga, SagaStore, type InputBuilder, type SagaOutcome, type SagaState, type StepDefinition } from './saga';
@@ -60,15 +61,14 @@ export function parseSteps(raw: TransactionDef['steps']): StepConfig[] {
 export default function register(RED: NodeAPI): void {
   const attention = AttentionStore.inUserDir(RED.settings.userDir as string | undefined);
   registerAttentionRoutes(RED, attention);
-  const admin = RED.httpAdmin as unknown as { get: Function };
+  const admin = adminRoutes(RED);
   if (!operationRoutes.has(admin)) {
     operationRoutes.add(admin);
-    admin.get('/chis/transaction/operations', RED.auth.needsPermission('flows.read'), (_req: unknown, res: any) => res.json(listOperations()));
+    admin.get('/chis/transaction/operations', needsPermission(RED, 'flows.read'), (_req: unknown, res: any) => res.json(listOperations()));
   }
 
   function Transaction(this: Node, def: TransactionDef): void {
     RED.nodes.createNode(this, def);
-    const node = this;
     let steps: StepConfig[];
     let inputs: Record<string, InputBuilder>;
     try {
@@ -88,9 +88,9 @@ export default function register(RED: NodeAPI): void {
     this.on('close', () => closing.abort(new Error('node closed')));
 
     const render = (): void => {
-      const stuck = attention.countFor(node.id);
+      const stuck = attention.countFor(this.id);
       const text = `committed ${counts.committed} · rolled back ${counts.rolledBack}${stuck ? ` · ${stuck} need attention` : ''}${running.size ? ` · ${running.size} running` : ''}`;
-      node.status({ fill: stuck ? 'red' : running.size ? 'blue' : 'green', shape: stuck ? 'ring' : 'dot', text });
+      this.status({ fill: stuck ? 'red' : running.size ? 'blue' : 'green', shape: stuck ? 'ring' : 'dot', text });
     };
 
     const emit = (send: (msgs: Array<NodeMessage | null>) => void, state: SagaState, outcome: SagaOutcome): void => {
@@ -107,12 +107,12 @@ export default function register(RED: NodeAPI): void {
       const error = outcome.error.toJSON();
       msg.transaction = { key: state.key, status: outcome.rolledBack ? 'rolled-back' : 'rollback-failed', failedStep: outcome.failedStep, error, rollback: outcome.rollback };
       // Shaped like a Catch node's msg.error, so a confirm node tells the sender what happened.
-      msg.error = { message: `step ${outcome.failedStep} failed: ${outcome.error.message}`, code: outcome.error.code, cause: error, source: { id: node.id, type: node.type } };
+      msg.error = { message: `step ${outcome.failedStep} failed: ${outcome.error.message}`, code: outcome.error.code, cause: error, source: { id: this.id, type: this.type } };
       if (outcome.rolledBack) {
         send([null, msg, null]);
         return;
       }
-      const record = attention.record({ nodeId: node.id, reason: `transaction ${state.key}: rollback after step ${outcome.failedStep} failed`, journal: state.journal, reports: outcome.rollback, correlationId: state.key });
+      const record = attention.record({ nodeId: this.id, reason: `transaction ${state.key}: rollback after step ${outcome.failedStep} failed`, journal: state.journal, reports: outcome.rollback, correlationId: state.key });
       (msg as TransactionMsg & { attention?: string }).attention = record.id;
       send([null, null, msg]);
     };
@@ -158,7 +158,7 @@ export default function register(RED: NodeAPI): void {
     const resume = setTimeout(() => {
       for (const state of store.pending()) {
         if (running.has(state.key)) continue;
-        void track(state.key, execute(state, (msgs) => node.send(msgs)).catch((error: Error) => node.error(`resuming transaction ${state.key}: ${error.message}`)));
+        void track(state.key, execute(state, (msgs) => this.send(msgs)).catch((error: Error) => this.error(`resuming transaction ${state.key}: ${error.message}`)));
       }
     }, 500);
     this.on('close', () => clearTimeout(resume));
