@@ -37,14 +37,20 @@ export class Forwarder {
     this.deliveries = [];
   }
 
+  /**
+   * HQ projects can have several form repeaters, each with its own URL and xmlns filter: every
+   * client named "form-forwarding" or "form-forwarding:<anything>" is one of them.
+   */
   forwardForm(form: FormRecord): void {
-    const config = this.clients.get('form-forwarding');
-    if (!config?.url) return;
-    const xmlnsFilter = Array.isArray(config.xmlns) ? (config.xmlns as string[]) : undefined;
-    if (xmlnsFilter && !xmlnsFilter.includes(form.xmlns)) return;
-    const asXml = config.format === 'xml';
-    const body = asXml ? form.xml ?? formBlockToXml(form.json.form as Record<string, unknown>) : JSON.stringify(form.json);
-    void this.send('form-forwarding', config, form.id, body, asXml ? 'text/xml' : 'application/json', { 'Received-On': form.receivedOn });
+    for (const [name, config] of this.clients) {
+      if (name !== 'form-forwarding' && !name.startsWith('form-forwarding:')) continue;
+      if (!config.url) continue;
+      const xmlnsFilter = Array.isArray(config.xmlns) ? (config.xmlns as string[]) : undefined;
+      if (xmlnsFilter && !xmlnsFilter.includes(form.xmlns)) continue;
+      const asXml = config.format === 'xml';
+      const body = asXml ? form.xml ?? formBlockToXml(form.json.form as Record<string, unknown>) : JSON.stringify(form.json);
+      void this.send(name, config, form.id, body, asXml ? 'text/xml' : 'application/json', { 'Received-On': form.receivedOn });
+    }
   }
 
   forwardCases(cases: CaseRecord[]): void {
