@@ -86,7 +86,6 @@ export class CommcareStore {
     for (const location of seed.LOCATIONS) this.ownerIds.add(location.id);
     for (const group of seed.GROUPS) this.ownerIds.add(group.id);
     this.ownerIds.add(seed.WEB_USER.id);
-    const now = monotonicNow();
     for (const seeded of seed.SEEDED_CASES) {
       const opened = hqTimestamp(new Date(seeded.opened));
       this.save({
@@ -100,7 +99,7 @@ export class CommcareStore {
         last_modified: opened,
         server_last_modified: opened,
         server_date_opened: opened,
-        indexed_on: hqTimestamp(new Date(now.getTime() + seed.SEEDED_CASES.indexOf(seeded))),
+        indexed_on: hqTimestamp(monotonicNow()),
         closed: false,
         date_closed: null,
         properties: { ...seeded.properties },
