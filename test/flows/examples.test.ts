@@ -36,8 +36,11 @@ describe(`example flows in a started Node-RED ${nodeRedVersion()}`, function () 
   });
 
   it('lists every example flow under Import > Examples', async () => {
-    const library = await harness.runtime.api<{ d?: Record<string, { f?: string[] }> }>('GET', '/library/_examples_/');
-    const examples = library.d?.[pkg.name]?.f ?? [];
+    // What the editor's Import > Examples menu asks for: the modules, then one module's flows.
+    const modules = await harness.runtime.api<string[]>('GET', '/library/examples/flows/');
+    assert.ok(modules.includes(pkg.name), `examples of ${pkg.name} are not listed: ${modules.join(', ')}`);
+    const listing = await harness.runtime.api<Array<{ fn?: string }>>('GET', `/library/examples/flows/${pkg.name}`);
+    const examples = listing.map((entry) => entry.fn);
     assert.deepEqual([...examples].sort(), listFlowFiles().map((file) => file.replace(/\.json$/, '')).sort());
   });
 
