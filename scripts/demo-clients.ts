@@ -10,9 +10,17 @@ export interface DemoClient {
   config: Record<string, unknown>;
 }
 
+const DEMO_SENDER = { type: 'basic', username: 'demo', password: 'demo-secret' };
+const FORM = (name: string): string => `http://openrosa.org/formdesigner/chis-demo-${name}`;
+
 export function demoClients(nodeRedUrl: string): DemoClient[] {
-  void nodeRedUrl;
-  return [];
+  return [
+    // CommCare data forwarding: one repeater per workflow, each filtered by form xmlns, as in HQ.
+    {
+      system: 'commcare',
+      config: { name: 'form-forwarding:followup', url: `${nodeRedUrl}/commcare/forms`, auth: DEMO_SENDER, format: 'json', xmlns: [FORM('followup')] },
+    },
+  ];
 }
 
 export async function configureDemoClients(sandboxes: RunningSandbox[], nodeRedUrl: string): Promise<void> {
