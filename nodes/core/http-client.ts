@@ -15,6 +15,7 @@ import type { AuthProvider } from './auth';
 import { type ErrorCode, IntegrationError, abortReason, classifyNetworkError, classifyStatus, defaultErrorSummary, isIntegrationError, truncate } from './errors';
 import { ConcurrencyLimiter, type LimiterStats } from './limiter';
 import { credentialsInUrl, isSensitiveHeader, redactDeep, redactText, redactUrl } from './redact';
+import { noteExchange } from './request-context';
 import { DEFAULT_RETRY, type RetryPolicy, parseRetryAfter, withRetry } from './retry';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -401,9 +402,11 @@ export class HttpClient {
 
   private record(record: RequestRecord, secrets: string[]): void {
     const listener = this.options.onRequestComplete;
+    const redacted = (): RequestRecord => ({ ...record, requestBody: redactDeep(record.requestBody, secrets), responseBody: redactDeep(record.responseBody, secrets) });
+    noteExchange(redacted());
     if (!listener) return;
     try {
-      listener({ ...record, requestBody: redactDeep(record.requestBody, secrets), responseBody: redactDeep(record.responseBody, secrets) });
+      listener(redacted());
     } catch {
       // The request log is an observer: its failure must not fail the request.
     }

@@ -25,3 +25,4 @@ export * from './journal';
 export * from './operations';
 export * from './attention';
 export { runSaga, SagaStore, type StepDefinition, type SagaState, type SagaOutcome } from './saga';
+export * from './request-context';

@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { IntegrationError, isIntegrationError } from './errors';
 import { redactDeep } from './redact';
+import { runRecording, type RecordedExchange } from './request-context';
 
 const STATUS_INTERVAL_MS = 250;
 
@@ -39,7 +40,16 @@ export function handleInput<TMsg extends NodeMessage = NodeMessage>(node: Node, 
   node.on('input', (msg: NodeMessage, send: Send, done: (error?: Error) => void) => {
     const controller = new AbortController();
     inFlight.add(controller);
-    handler(msg as TMsg, send, { signal: controller.signal })
+    const work = (): Promise<void> => handler(msg as TMsg, send, { signal: controller.signal });
+    const recording = (msg as { _recordRequests?: unknown; _requestRecords?: RecordedExchange[] })._recordRequests === true;
+    let run: Promise<void>;
+    if (recording) {
+      const records = ((msg as { _requestRecords?: RecordedExchange[] })._requestRecords ??= []);
+      run = runRecording(records, work);
+    } else {
+      run = work();
+    }
+    run
       .then(() => done(), (error: unknown) => done(toNodeError(error)))
       .finally(() => inFlight.delete(controller));
   });

@@ -116,7 +116,9 @@ export default function register(RED: NodeAPI): void {
             query: request.query,
             headers: request.headers,
           };
-          return { payload: request.body, topic: request.path, openhim, _openhimReply: replies.get(classified) } as NodeMessage;
+          // _recordRequests: every call the flow's nodes make for this message becomes an
+          // orchestration in OpenHIM's transaction log (see nodes/core/request-context.ts).
+          return { payload: request.body, topic: request.path, openhim, _openhimReply: replies.get(classified), _recordRequests: true, _requestRecords: [] } as NodeMessage;
         },
         acceptedAnswer: (_outcome, classified) => {
           const replyId = replies.get(classified);
