@@ -29,17 +29,21 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** Echo Node-RED's log lines to this process's stdout. */
   echo?: boolean;
+  /** Link this project into the userDir (default); false when the package was installed there. */
+  linkPackage?: boolean;
 }
 
 export const DEFAULT_RED_JS = path.join(PROJECT_ROOT, 'node_modules', 'node-red', 'red.js');
 
 /** Writes settings.js and links this package into userDir/node_modules, as `npm install` would. */
-export function prepareUserDir(userDir: string, options: { port: number; host: string }): void {
-  fs.mkdirSync(path.join(userDir, 'node_modules', ...PACKAGE_NAME.split('/').slice(0, -1)), { recursive: true });
-  const link = path.join(userDir, 'node_modules', ...PACKAGE_NAME.split('/'));
-  fs.rmSync(link, { recursive: true, force: true });
-  fs.symlinkSync(PROJECT_ROOT, link, 'dir');
-  fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'chis-node-red-userdir', private: true, dependencies: { [PACKAGE_NAME]: '*' } }, null, 2));
+export function prepareUserDir(userDir: string, options: { port: number; host: string; linkPackage?: boolean }): void {
+  if (options.linkPackage !== false) {
+    fs.mkdirSync(path.join(userDir, 'node_modules', ...PACKAGE_NAME.split('/').slice(0, -1)), { recursive: true });
+    const link = path.join(userDir, 'node_modules', ...PACKAGE_NAME.split('/'));
+    fs.rmSync(link, { recursive: true, force: true });
+    fs.symlinkSync(PROJECT_ROOT, link, 'dir');
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'chis-node-red-userdir', private: true, dependencies: { [PACKAGE_NAME]: '*' } }, null, 2));
+  }
   const settings = {
     uiPort: options.port,
     uiHost: options.host,
@@ -131,7 +135,7 @@ export class NodeRedProcess {
 
 export async function startNodeRed(options: RuntimeOptions): Promise<NodeRedProcess> {
   const host = options.host ?? '127.0.0.1';
-  prepareUserDir(options.userDir, { port: options.port, host });
+  prepareUserDir(options.userDir, { port: options.port, host, linkPackage: options.linkPackage });
   const child = spawn(options.nodeBinary ?? process.execPath, [
     options.redJs ?? DEFAULT_RED_JS,
     '--userDir', options.userDir,
