@@ -20,6 +20,18 @@ export function demoClients(nodeRedUrl: string): DemoClient[] {
       system: 'commcare',
       config: { name: 'form-forwarding:followup', url: `${nodeRedUrl}/commcare/forms`, auth: DEMO_SENDER, format: 'json', xmlns: [FORM('followup')] },
     },
+    {
+      system: 'commcare',
+      config: { name: 'form-forwarding:referral', url: `${nodeRedUrl}/commcare/referrals`, auth: DEMO_SENDER, format: 'json', xmlns: [FORM('referral')] },
+    },
+    {
+      system: 'commcare',
+      config: { name: 'form-forwarding:tracker', url: `${nodeRedUrl}/commcare/tracker`, auth: DEMO_SENDER, format: 'json', xmlns: [FORM('tracker-registration'), FORM('tracker-visit')] },
+    },
+    {
+      system: 'commcare',
+      config: { name: 'form-forwarding:monthly', url: `${nodeRedUrl}/commcare/monthly`, auth: DEMO_SENDER, format: 'json', xmlns: [FORM('followup')] },
+    },
   ];
 }
 

@@ -1,7 +1,8 @@
 /**
  * chis-commcare-config: one CommCare HQ project space. Holds the connection settings and the
  * API key, builds one CommcareClient on first use (closed on redeploy), serves the editor's
- * look-ups and undoes journaled case writes for rollback.
+ * look-ups, undoes journaled case writes for rollback and registers the case update step of
+ * transaction nodes.
  */
 import type { Node, NodeAPI } from 'node-red';
 import { badInput } from '../core/errors';
@@ -9,9 +10,11 @@ import { HttpClient } from '../core/http-client';
 import { registerCompensator } from '../core/journal';
 import { type LookupOption, registerLookups } from '../core/lookups';
 import { registerNodeType } from '../core/node-kit';
+import { registerOperation } from '../core/operations';
 import { type ConnectionDef, connectionOptions, lazyResource } from '../core/server-config';
 import { CommcareClient, commcareHttpOptions, displayName } from './api/client';
 import { undoCaseWrite } from './api/case-writer';
+import { CASE_UPDATE_SCHEMA, updateCaseStep } from './api/operations';
 
 export interface CommcareConfigDef extends ConnectionDef {
   domain: string;
@@ -51,6 +54,12 @@ export default function register(RED: NodeAPI): void {
 
   registerCompensator('commcare', {
     undo: (config, entry, signal) => undoCaseWrite((config as CommcareConfigNode).api(), entry, signal),
+  });
+  registerOperation('commcare.case.update', {
+    title: 'CommCare: update an existing case',
+    configType: 'chis-commcare-config',
+    inputSchema: CASE_UPDATE_SCHEMA,
+    run: (config, input, context) => updateCaseStep(config as CommcareConfigNode, input, context),
   });
 
   registerLookups<CommcareConfigNode>(RED, 'chis-commcare-config', {

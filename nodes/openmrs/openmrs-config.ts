@@ -1,14 +1,19 @@
 /**
  * chis-openmrs-config: one OpenMRS server. Holds the connection settings and credentials, builds
- * one OpenmrsClient on first use (closed on redeploy) and serves the editor's look-ups.
+ * one OpenmrsClient on first use (closed on redeploy), serves the editor's look-ups, and registers
+ * OpenMRS's rollback and transaction steps.
  */
 import type { Node, NodeAPI } from 'node-red';
 import { badInput } from '../core/errors';
 import { HttpClient } from '../core/http-client';
+import { registerCompensator } from '../core/journal';
 import { type LookupOption, registerLookups } from '../core/lookups';
 import { registerNodeType } from '../core/node-kit';
+import { registerOperation } from '../core/operations';
 import { type ConnectionDef, connectionOptions, lazyResource } from '../core/server-config';
 import { type MetadataResource, OpenmrsClient, openmrsHttpOptions } from './api/client';
+import { undoOpenmrsEntry } from './api/compensation';
+import { ENCOUNTER_STEP_SCHEMA, OBS_STEP_SCHEMA, PATIENT_STEP_SCHEMA, encounterStep, obsStep, patientStep } from './api/operations';
 import { resolveTimeZone } from './api/datetime';
 import type { Ref } from './api/types';
 
@@ -38,7 +43,42 @@ export interface OpenmrsConfigNode extends Node<OpenmrsCredentialFields> {
 
 const toOptions = (refs: Ref[]): LookupOption[] => refs.map((ref) => ({ value: ref.uuid, label: ref.display ?? ref.name ?? ref.uuid }));
 
+let shared = false;
+
+/** Rollback of OpenMRS journal entries and the OpenMRS steps of a transaction node; once per runtime. */
+function registerShared(RED: NodeAPI): void {
+  if (shared) return;
+  shared = true;
+  registerCompensator('openmrs', {
+    undo: (config, entry, signal) =>
+      undoOpenmrsEntry((config as OpenmrsConfigNode).api(), entry, signal, (voided) => {
+        RED.log.warn(`openmrs: purging ${voided.resource} ${voided.id} was refused; it was voided instead`);
+      }),
+  });
+  const server = (config: Node) => config as OpenmrsConfigNode;
+  registerOperation('openmrs.patient', {
+    title: 'OpenMRS: find the patient by identifier, or create it',
+    configType: 'chis-openmrs-config',
+    inputSchema: PATIENT_STEP_SCHEMA,
+    run: (config, input, context) => patientStep(server(config), input, context),
+  });
+  registerOperation('openmrs.encounter', {
+    title: 'OpenMRS: create an encounter',
+    configType: 'chis-openmrs-config',
+    inputSchema: ENCOUNTER_STEP_SCHEMA,
+    run: (config, input, context) => encounterStep(server(config), input, context),
+  });
+  registerOperation('openmrs.obs', {
+    title: 'OpenMRS: create obs (on an encounter)',
+    configType: 'chis-openmrs-config',
+    inputSchema: OBS_STEP_SCHEMA,
+    run: (config, input, context) => obsStep(server(config), input, context),
+  });
+}
+
 export default function register(RED: NodeAPI): void {
+  registerShared(RED);
+
   function OpenmrsConfig(this: OpenmrsConfigNode, def: OpenmrsConfigDef): void {
     RED.nodes.createNode(this, def);
     this.apiStyle = def.apiStyle ?? 'rest';
