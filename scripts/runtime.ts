@@ -103,7 +103,15 @@ export class NodeRedProcess {
 
   /** Replaces all flows (full deploy) and waits until they report started. */
   async deploy(nodes: FlowNode[]): Promise<void> {
+    const logged = this.output.length;
     await this.api('POST', '/flows', { flows: nodes }, { 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' });
+    // /flows/state already says "start" while the old flows stop: wait for the runtime's own
+    // "Started flows" line of this deploy, so receivers are registered when we return.
+    const deadline = Date.now() + 15_000;
+    while (!this.output.slice(logged).some((line) => /Started (flows|modified)/.test(line))) {
+      if (Date.now() > deadline) throw new Error(`flows did not start after deploy:\n${this.output.slice(logged).join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     await this.waitForFlowsStarted();
   }
 
