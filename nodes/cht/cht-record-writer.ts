@@ -1,0 +1,54 @@
+/**
+ * chis-cht-record-writer: creates a report through POST /api/v2/records from
+ * `{form, from?, reported_date?, fields}` (`cht.record`), stamped with the loop marker, and
+ * records the created data_record in msg.journal for a rollback node.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { type JournalEntry, recordInJournal } from '../core/journal';
+import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
+import { compileValidator } from '../core/schema';
+import { RECORD_SCHEMA, type RecordInput, registerChtSchemas } from './api/schemas';
+import { writeRecord } from './api/writes';
+import type { ChtConfigNode } from './cht-config';
+
+interface RecordWriterDef extends NodeDef {
+  server: string;
+  form?: string;
+  mark?: boolean;
+}
+
+type WriterMsg = NodeMessage & { journal?: JournalEntry[] };
+
+export default function register(RED: NodeAPI): void {
+  registerChtSchemas();
+  const validate = compileValidator<RecordInput>(RECORD_SCHEMA);
+
+  function RecordWriter(this: Node, def: RecordWriterDef): void {
+    RED.nodes.createNode(this, def);
+    const server = RED.nodes.getNode(def.server) as ChtConfigNode | null;
+    if (!server) {
+      this.status({ fill: 'red', shape: 'ring', text: 'no CHT server configured' });
+      return;
+    }
+    const status = new ActivityStatus(this, 'created');
+    const defaultForm = def.form?.trim() || undefined;
+
+    handleInput<WriterMsg>(this, async (msg, send, { signal }) => {
+      status.begin();
+      try {
+        const payload = msg.payload as Record<string, unknown> | undefined;
+        const needsDefaultForm = defaultForm && payload && typeof payload === 'object' && !Array.isArray(payload) && payload.form === undefined;
+        const input = validate(needsDefaultForm ? { ...payload, form: defaultForm } : payload);
+        const outcome = await writeRecord(server.api(), input, { configId: server.id, signal, mark: def.mark !== false });
+        msg.payload = outcome.result;
+        recordInJournal(msg, ...outcome.journal);
+        status.succeed();
+        send(msg);
+      } catch (error) {
+        status.fail(error);
+        throw error;
+      }
+    });
+  }
+  registerNodeType(RED, 'chis-cht-record-writer', RecordWriter);
+}
