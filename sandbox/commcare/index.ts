@@ -1,12 +1,14 @@
 /**
  * CommCare HQ simulator: project space "demo" with the Case API v2, the OpenRosa receiver, the
- * Form API, tastypie lookups (users, groups, locations, applications) and data forwarding.
+ * Form API, tastypie lookups (users, groups, locations, applications), lookup tables and data
+ * forwarding.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { SandboxApp, basicCredentials, type ClientConfig, type Handler, type SandboxRequest, type SandboxResponse } from '../core';
 import { CaseApi } from './case-api';
 import { FormProcessor } from './forms';
 import { Forwarder } from './forwarding';
+import * as lookupTables from './lookup-tables';
 import * as lookups from './lookups';
 import { receive } from './receiver';
 import * as seed from './seed';
@@ -55,6 +57,7 @@ export function create(): SandboxApp {
   let store!: CommcareStore;
   let processor!: FormProcessor;
   let caseApi!: CaseApi;
+  let tables!: lookupTables.LookupTableStore;
 
   const app = new SandboxApp({
     name: 'commcare',
@@ -64,6 +67,7 @@ export function create(): SandboxApp {
       store = new CommcareStore();
       processor = new FormProcessor(store, forwarder);
       caseApi = new CaseApi(store, processor);
+      tables = new lookupTables.LookupTableStore();
     },
     onClientConfig: (config) => { clients.set(config.name, config); },
   });
@@ -95,6 +99,19 @@ export function create(): SandboxApp {
   app.get('/a/:domain/api/location/v2', inDomain(lookups.listLocationsV2));
   app.get('/a/:domain/api/location/v2/:id', inDomain(lookups.getLocation));
   app.get('/a/:domain/api/location_type/v1', inDomain(lookups.listLocationTypes));
+
+  app.get(`${v05}/lookup_table`, inDomain((req) => lookupTables.listTables(tables, req)));
+  app.post(`${v05}/lookup_table`, inDomain((req) => lookupTables.createTable(tables, req)));
+  app.get(`${v05}/lookup_table/:id`, inDomain((req) => lookupTables.getTable(tables, req)));
+  app.put(`${v05}/lookup_table/:id`, inDomain((req) => lookupTables.updateTable(tables, req)));
+  app.delete(`${v05}/lookup_table/:id`, inDomain((req) => lookupTables.deleteTable(tables, req)));
+  app.get(`${v05}/lookup_table_item`, inDomain((req) => lookupTables.listRows(tables, req)));
+  app.post(`${v05}/lookup_table_item`, inDomain((req) => lookupTables.createRow(tables, req)));
+  app.get(`${v05}/lookup_table_item/:id`, inDomain((req) => lookupTables.getRow(tables, req)));
+  app.put(`${v05}/lookup_table_item/:id`, inDomain((req) => lookupTables.updateRow(tables, req)));
+  app.delete(`${v05}/lookup_table_item/:id`, inDomain((req) => lookupTables.deleteRow(tables, req)));
+  app.get(`${v05}/fixture`, inDomain((req) => lookupTables.listFixtures(tables, req)));
+  app.get(`${v05}/fixture/:id`, inDomain((req) => lookupTables.getFixture(tables, req)));
 
   // Injects a form given as form JSON (the forwarded shape, or just its "form" block)
   app.control('POST', '/_sandbox/submit', (req) => {

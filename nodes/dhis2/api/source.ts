@@ -158,3 +158,37 @@ export async function pollChanges(context: PollContext, query: SourceQuery): Pro
   context.save(next);
   return emitted;
 }
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+  /** Refuses reads larger than this, rather than filling memory with a whole country. */
+  maxItems?: number;
+}
+
+export const DEFAULT_MAX_READ_ITEMS = 10_000;
+
+/**
+ * One complete read, without a checkpoint: every page of what the query selects (all of it, not
+ * only changes), as one list. For on-demand syncs, e.g. an OpenHIM channel pulling the org unit
+ * hierarchy and the tracked entities of a program.
+ */
+export async function readAll(client: Dhis2Client, query: Omit<SourceQuery, 'startAfter'>, options: ReadOptions = {}): Promise<Json[]> {
+  const maxItems = options.maxItems ?? DEFAULT_MAX_READ_ITEMS;
+  const { request, keys, paged } = plan(client, query, undefined, 1);
+  if (!paged) {
+    const body = await client.getDataValueSet(request.query ?? {}, { signal: options.signal });
+    const values = Array.isArray(body.dataValues) ? (body.dataValues as Json[]) : [];
+    if (values.length > maxItems) throw tooMany(maxItems);
+    return values;
+  }
+  const items: Json[] = [];
+  for await (const page of client.pages(request, keys, { signal: options.signal })) {
+    items.push(...page);
+    if (items.length > maxItems) throw tooMany(maxItems);
+  }
+  return items;
+}
+
+function tooMany(maxItems: number): Error {
+  return badInput(`the read selects more than ${maxItems} items: narrow it (org unit, program) or raise "at most"`, 'maxItems');
+}
