@@ -6,7 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { IntegrationError, isIntegrationError } from './errors';
 import { redactDeep } from './redact';
-import { runRecording, type RecordedExchange } from './request-context';
+import { recordingFor, runRecording } from './request-context';
 
 const STATUS_INTERVAL_MS = 250;
 
@@ -41,14 +41,8 @@ export function handleInput<TMsg extends NodeMessage = NodeMessage>(node: Node, 
     const controller = new AbortController();
     inFlight.add(controller);
     const work = (): Promise<void> => handler(msg as TMsg, send, { signal: controller.signal });
-    const recording = (msg as { _recordRequests?: unknown; _requestRecords?: RecordedExchange[] })._recordRequests === true;
-    let run: Promise<void>;
-    if (recording) {
-      const records = ((msg as { _requestRecords?: RecordedExchange[] })._requestRecords ??= []);
-      run = runRecording(records, work);
-    } else {
-      run = work();
-    }
+    const recordingId = (msg as { _recordRequests?: unknown })._recordRequests;
+    const run = typeof recordingId === 'string' && recordingId ? runRecording(recordingFor(recordingId), work) : work();
     run
       .then(() => done(), (error: unknown) => done(toNodeError(error)))
       .finally(() => inFlight.delete(controller));

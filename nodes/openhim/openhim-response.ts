@@ -7,6 +7,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
 import { settleReceipt } from '../core/receipts';
+import { takeRecording } from '../core/request-context';
 import { collectOrchestrations, type OrchestrationCarrier } from './api/orchestrations';
 import { buildMediatorResponse, failedMediatorResponse, isTransactionStatus } from './api/mediator-response';
 import type { MediatorResponse, TransactionStatus } from './api/types';
@@ -21,6 +22,7 @@ interface ResponseDef extends NodeDef {
 export type ResponseMsg = NodeMessage & OrchestrationCarrier & {
   _receipt?: string;
   _openhimReply?: string;
+  _recordRequests?: unknown;
   openhim?: { urn?: string; status?: unknown };
   statusCode?: unknown;
   properties?: Record<string, unknown>;
@@ -29,7 +31,10 @@ export type ResponseMsg = NodeMessage & OrchestrationCarrier & {
 
 export function mediatorAnswer(msg: ResponseMsg, options: { status: 'auto' | TransactionStatus; includeOrchestrations: boolean }): MediatorResponse {
   const urn = String(msg.openhim?.urn ?? '');
-  const orchestrations = options.includeOrchestrations ? collectOrchestrations(msg) : [];
+  // Calls recorded for this request by any node of the flow (see nodes/core/request-context.ts).
+  const recorded = typeof msg._recordRequests === 'string' ? takeRecording(msg._recordRequests) : [];
+  const carrier = recorded.length ? { ...msg, _requestRecords: [...(msg._requestRecords ?? []), ...recorded] } : msg;
+  const orchestrations = options.includeOrchestrations ? collectOrchestrations(carrier) : [];
   const properties = msg.properties && typeof msg.properties === 'object' ? msg.properties : {};
   if (msg.error && options.status === 'auto') {
     // A Catch node's msg.error.message is the error's toString(): "Error: <message>".

@@ -136,6 +136,8 @@ describe(`DHIS2 → CommCare sync as an OpenHIM mediator in a started Node-RED $
     assert.ok(calls.includes('GET /api/tracker/trackedEntities'), calls.join('\n'));
     assert.ok(calls.includes('POST /a/demo/api/v0.5/lookup_table/'), calls.join('\n'));
     assert.equal(calls.filter((call) => call === 'POST /a/demo/api/v0.5/lookup_table_item/').length, 6);
+    // The case writes, made by the split parts of the message, are recorded too.
+    assert.ok(calls.includes('POST /a/demo/api/case/v2/'), calls.join('\n'));
     assert.ok(logged.orchestrations.every((orchestration) => orchestration.response && orchestration.response.status < 300));
   });
 

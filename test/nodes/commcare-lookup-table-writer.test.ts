@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { takeRecording } from '../../nodes/core/request-context';
 import { create } from '../../sandbox/commcare';
 import * as seed from '../../sandbox/commcare/seed';
 import commcareConfig from '../../nodes/commcare/commcare-config';
@@ -132,8 +133,8 @@ describe('chis-commcare-lookup-table-writer node (against the CommCare sandbox)'
 
   it('records its requests on a message that asks for it (OpenHIM orchestrations)', async () => {
     await loadFlow([commcareConfig, lookupTableWriter], nodes(), credentials);
-    const result = await write(units, { _recordRequests: true, _requestRecords: [] });
-    const urls = result.msg._requestRecords.map((record: any) => `${record.method} ${new URL(record.url).pathname}`);
+    await write(units, { _recordRequests: 'table-recording' });
+    const urls = takeRecording('table-recording').map((record) => `${record.method} ${new URL(record.url).pathname}`);
     assert.ok(urls.includes(`POST ${V05}/lookup_table/`));
     assert.equal(urls.filter((url: string) => url === `POST ${V05}/lookup_table_item/`).length, 3);
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { takeRecording } from '../../nodes/core/request-context';
 import {
   ADMIN_PASSWORD, ADMIN_USERNAME, ORG_UNIT_BO, ORG_UNIT_SIERRA_LEONE, PROGRAM_COMMUNITY_FOLLOW_UP, SEEDED_TRACKED_ENTITY, create,
 } from '../../sandbox/dhis2';
@@ -82,9 +83,10 @@ describe('chis-dhis2-read node (against the DHIS2 sandbox)', function () {
 
   it('records each page request on a message that asks for it (OpenHIM orchestrations)', async () => {
     await loadFlow([dhis2Config, dhis2Read], nodes(), credentials);
-    const { msg } = await run({ _recordRequests: true, _requestRecords: [] });
-    assert.equal(msg._requestRecords.length, 3);
-    assert.ok(msg._requestRecords.every((record: any) => /\/api\/organisationUnits/.test(record.url) && record.status === 200));
+    await run({ _recordRequests: 'read-recording' });
+    const records = takeRecording('read-recording');
+    assert.equal(records.length, 3);
+    assert.ok(records.every((record) => /\/api\/organisationUnits/.test(record.url) && record.status === 200));
   });
 
   it('fails the message with bad-input when the read selects more than "at most"', async () => {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpClient } from '../../nodes/core/http-client';
 import { basicAuth } from '../../nodes/core/auth';
-import { runRecording, type RecordedExchange } from '../../nodes/core/request-context';
+import { recordingFor, runRecording, takeRecording, type RecordedExchange } from '../../nodes/core/request-context';
 
 describe('per-message request recording', () => {
   let server: http.Server;
@@ -43,6 +43,15 @@ describe('per-message request recording', () => {
     ]);
     assert.deepEqual(a.map((record) => new URL(record.url).pathname), ['/a']);
     assert.deepEqual(b.map((record) => new URL(record.url).pathname), ['/b1', '/b2']);
+    client.close();
+  });
+
+  it('keeps a recording by id until it is taken, across separate pieces of work', async () => {
+    const client = new HttpClient({ baseUrl: base, system: 'test' });
+    await runRecording(recordingFor('request-1'), () => client.get('/part-1'));
+    await runRecording(recordingFor('request-1'), () => client.get('/part-2'));
+    assert.deepEqual(takeRecording('request-1').map((record) => new URL(record.url).pathname), ['/part-1', '/part-2']);
+    assert.deepEqual(takeRecording('request-1'), []);
     client.close();
   });
 });
