@@ -30,6 +30,10 @@ export function demoClients(nodeRedUrl: string): DemoClient[] {
     },
     {
       system: 'commcare',
+      config: { name: 'form-forwarding:fhir-referral', url: `${nodeRedUrl}/fhir/referrals`, auth: DEMO_SENDER, format: 'json', xmlns: [FORM('referral')] },
+    },
+    {
+      system: 'commcare',
       config: { name: 'form-forwarding:monthly', url: `${nodeRedUrl}/commcare/monthly`, auth: DEMO_SENDER, format: 'json', xmlns: [FORM('followup')] },
     },
   ];

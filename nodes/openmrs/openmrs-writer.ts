@@ -1,17 +1,17 @@
 /**
- * chis-openmrs-writer: creates or updates a patient, creates an encounter with its obs, or
- * creates obs alone. Validates its input contract, looks up before it creates (a retried message
+ * chis-openmrs-writer: creates or updates a patient or a provider (with its person), creates an
+ * encounter with its obs, or creates obs alone. Validates its input contract, looks up before it creates (a retried message
  * writes nothing twice) and appends what it wrote to msg.journal for a rollback node.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
 import { compileValidator } from '../core/schema';
 import type { OpenmrsClient } from './api/client';
-import { ENCOUNTER_SCHEMA, type EncounterInput, OBS_SCHEMA, type ObsOnlyInput, PATIENT_SCHEMA, type PatientInput, registerOpenmrsSchemas } from './api/schemas';
-import { type JournalEntry, type WriteResult, type WriteSettings, writeEncounter, writeObs, writePatient } from './api/writer';
+import { ENCOUNTER_SCHEMA, type EncounterInput, OBS_SCHEMA, type ObsOnlyInput, PATIENT_SCHEMA, PROVIDER_SCHEMA, type PatientInput, type ProviderInput, registerOpenmrsSchemas } from './api/schemas';
+import { type JournalEntry, type WriteSettings, writeEncounter, writeObs, writePatient, writeProvider } from './api/writer';
 import type { OpenmrsConfigNode } from './openmrs-config';
 
-export type WriterOperation = 'patient' | 'encounter' | 'obs';
+export type WriterOperation = 'patient' | 'encounter' | 'obs' | 'provider';
 
 interface WriterDef extends NodeDef {
   server: string;
@@ -22,10 +22,11 @@ interface WriterDef extends NodeDef {
 
 type WriterMsg = NodeMessage & { journal?: JournalEntry[] };
 
-const OPERATIONS: Record<WriterOperation, (client: OpenmrsClient, input: any, settings: WriteSettings) => Promise<WriteResult>> = {
+const OPERATIONS: Record<WriterOperation, (client: OpenmrsClient, input: any, settings: WriteSettings) => Promise<{ payload: unknown; journal: JournalEntry[] }>> = {
   patient: (client, input: PatientInput, settings) => writePatient(client, input, settings),
   encounter: (client, input: EncounterInput, settings) => writeEncounter(client, input, settings),
   obs: (client, input: ObsOnlyInput, settings) => writeObs(client, input, settings),
+  provider: (client, input: ProviderInput, settings) => writeProvider(client, input, settings),
 };
 
 export default function register(RED: NodeAPI): void {
@@ -34,6 +35,7 @@ export default function register(RED: NodeAPI): void {
     patient: compileValidator<PatientInput>(PATIENT_SCHEMA),
     encounter: compileValidator<EncounterInput>(ENCOUNTER_SCHEMA),
     obs: compileValidator<ObsOnlyInput>(OBS_SCHEMA),
+    provider: compileValidator<ProviderInput>(PROVIDER_SCHEMA),
   };
 
   function OpenmrsWriter(this: Node, def: WriterDef): void {
@@ -61,7 +63,7 @@ export default function register(RED: NodeAPI): void {
           signal,
         });
         msg.payload = result.payload;
-        msg.journal = [...(Array.isArray(msg.journal) ? msg.journal : []), ...result.journal];
+        msg.journal = [...(Array.isArray(msg.journal) ? msg.journal : []), ...result.journal.map((entry) => ({ ...entry, configId: server.id }))];
         status.succeed();
         send(msg);
       } catch (error) {

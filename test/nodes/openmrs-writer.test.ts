@@ -80,7 +80,7 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
     assert.equal(msg.payload.patient, PATIENTS.amina);
     assert.equal(msg.payload.action, 'created');
     assert.equal(msg.payload.obs.length, 5);
-    assert.deepEqual(msg.journal.at(-1), { system: 'openmrs', resource: 'encounter', id: msg.payload.encounter, action: 'created' });
+    assert.deepEqual(msg.journal.at(-1), { system: 'openmrs', resource: 'encounter', id: msg.payload.encounter, action: 'created', configId: 'server' });
     assert.equal(msg.journal.length, 2);
     const after = await encountersOf(base, PATIENTS.amina);
     assert.equal(after.length, before + 1);
@@ -160,7 +160,7 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
     const created = await write(patient);
     assert.equal(created.ok, true, created.msg.error?.message);
     assert.equal(created.msg.payload.action, 'created');
-    assert.deepEqual(created.msg.journal, [{ system: 'openmrs', resource: 'patient', id: created.msg.payload.patient, action: 'created' }]);
+    assert.deepEqual(created.msg.journal, [{ system: 'openmrs', resource: 'patient', id: created.msg.payload.patient, action: 'created', configId: 'server' }]);
     const again = await write(patient);
     assert.equal(again.msg.payload.action, 'unchanged');
     assert.equal(again.msg.payload.patient, created.msg.payload.patient);

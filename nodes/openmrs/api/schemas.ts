@@ -1,6 +1,6 @@
 /**
  * The input contracts of the OpenMRS writer, flat enough for a mapper to produce. Registered
- * as target schemas (openmrs.patient, openmrs.encounter, openmrs.obs) so a mapper can check its
+ * as target schemas (openmrs.patient, openmrs.encounter, openmrs.obs, openmrs.provider) so a mapper can check its
  * output before anything is sent.
  */
 import { registerTargetSchema } from '../../core/target-schemas';
@@ -89,6 +89,26 @@ export const OBS_SCHEMA = {
   additionalProperties: false,
 } as const;
 
+export const PROVIDER_SCHEMA = {
+  title: 'OpenMRS provider with its person (create or update)',
+  type: 'object',
+  required: ['identifier'],
+  properties: {
+    identifier: { type: 'string', minLength: 1, maxLength: 255, description: 'The provider identifier: finds an existing provider, so a re-sent message creates nothing new.' },
+    givenName: nonEmpty,
+    middleName: { type: 'string' },
+    familyName: nonEmpty,
+    gender: { enum: ['M', 'F', 'O', 'U'] },
+    birthdate: { ...nonEmpty, description: 'yyyy-MM-dd or an ISO datetime.' },
+    attributes: {
+      type: 'object',
+      description: 'Person attribute values by attribute type name or uuid, e.g. {"Telephone Number": "+254..."}.',
+      additionalProperties: scalar,
+    },
+  },
+  additionalProperties: false,
+} as const;
+
 export interface IdentifierInput {
   identifier: string;
   identifierType: string;
@@ -140,6 +160,16 @@ export interface ObsOnlyInput extends PatientRefInput {
   obs: ObsInput[];
 }
 
+export interface ProviderInput {
+  identifier: string;
+  givenName?: string;
+  middleName?: string;
+  familyName?: string;
+  gender?: 'M' | 'F' | 'O' | 'U';
+  birthdate?: string;
+  attributes?: Record<string, ScalarValue>;
+}
+
 let registered = false;
 
 /** Registers the writer's schemas with the mapper's target-schema registry (once per process). */
@@ -148,5 +178,6 @@ export function registerOpenmrsSchemas(): void {
   registerTargetSchema('openmrs.patient', { title: 'OpenMRS patient (create or update)', schema: PATIENT_SCHEMA });
   registerTargetSchema('openmrs.encounter', { title: 'OpenMRS encounter with obs', schema: ENCOUNTER_SCHEMA });
   registerTargetSchema('openmrs.obs', { title: 'OpenMRS obs', schema: OBS_SCHEMA });
+  registerTargetSchema('openmrs.provider', { title: PROVIDER_SCHEMA.title, schema: PROVIDER_SCHEMA });
   registered = true;
 }

@@ -2,7 +2,7 @@
  * The writes of the OpenMRS writer node, usable without Node-RED. Every operation looks up
  * before it creates, so a message that is retried (after a timeout, a 503, a redeploy) never
  * creates a second patient, encounter or obs:
- *  - patients are found by identifier (and identifier type);
+ *  - patients are found by identifier (and identifier type), providers by provider identifier;
  *  - encounters and obs carry the message's idempotency key. By default it is written into the
  *    comment of each obs as "[chis:<key>]" (obs comments exist in every OpenMRS version and show
  *    in the UI as a note); with a key concept configured, the key is instead a Text obs of that
@@ -14,12 +14,13 @@ import { IntegrationError, badInput } from '../../core/errors';
 import type { OpenmrsClient } from './client';
 import { toOpenmrsDate, toOpenmrsDatetime } from './datetime';
 import { coerceObsValue } from './obs-values';
-import type { EncounterInput, IdentifierInput, ObsInput, ObsOnlyInput, PatientInput } from './schemas';
-import type { Encounter, Obs, Patient } from './types';
+import type { EncounterInput, IdentifierInput, ObsInput, ObsOnlyInput, PatientInput, ProviderInput } from './schemas';
+import type { Encounter, Obs, Patient, Person } from './types';
 
 export interface JournalEntry {
   system: 'openmrs';
-  resource: 'patient' | 'encounter' | 'obs';
+  /** A provider's person is journaled apart: an update changes the person, not the provider. */
+  resource: 'patient' | 'encounter' | 'obs' | 'provider' | 'person';
   id: string;
   action: 'created' | 'updated';
   /** For updates: the values before the change, so a rollback can restore them. */
@@ -160,6 +161,68 @@ export async function writeObs(client: OpenmrsClient, input: ObsOnlyInput, setti
 
 const same = (a: unknown, b: unknown): boolean => (a ?? '') === (b ?? '');
 
+/** Person fields a patient or provider message may carry; each one is optional on update. */
+interface PersonFields {
+  givenName?: string;
+  middleName?: string;
+  familyName?: string;
+  gender?: 'M' | 'F' | 'O' | 'U';
+  address?: Record<string, string | null>;
+}
+
+interface ResolvedAttribute {
+  attributeType: string;
+  value: string;
+}
+
+async function resolveAttributes(client: OpenmrsClient, values: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<ResolvedAttribute[]> {
+  const attributes: ResolvedAttribute[] = [];
+  for (const [type, value] of Object.entries(values ?? {})) {
+    attributes.push({ attributeType: await client.resolveMetadata('personattributetype', type, { signal, field: `msg.payload.attributes.${type}` }), value: String(value) });
+  }
+  return attributes;
+}
+
+/**
+ * The person update that brings `person` to what the input carries, and the values it replaces.
+ * Only what the input carries is changed: a form that lacks a question must not wipe the answer.
+ */
+function personChanges(person: Person, input: PersonFields, attributes: ResolvedAttribute[], birthdate: string | undefined): { changes: Record<string, unknown>; before: Record<string, unknown> } {
+  const current = person.preferredName ?? {};
+  const changes: Record<string, unknown> = {};
+  const before: Record<string, unknown> = {};
+  if (input.gender && input.gender !== person.gender) {
+    changes.gender = input.gender;
+    before.gender = person.gender;
+  }
+  if (birthdate && birthdate !== person.birthdate?.slice(0, 10)) {
+    changes.birthdate = birthdate;
+    before.birthdate = person.birthdate?.slice(0, 10);
+  }
+  if ((input.givenName && !same(input.givenName, current.givenName)) || (input.familyName && !same(input.familyName, current.familyName)) || (input.middleName !== undefined && !same(input.middleName || undefined, current.middleName || undefined))) {
+    // OpenMRS keeps name history: a changed name is added as the new preferred name.
+    changes.names = [{ givenName: input.givenName ?? current.givenName, middleName: input.middleName ?? current.middleName ?? undefined, familyName: input.familyName ?? current.familyName, preferred: true }];
+    before.name = { givenName: current.givenName, middleName: current.middleName, familyName: current.familyName };
+  }
+  const previousAttributes: Record<string, unknown> = {};
+  const changedAttributes = attributes.filter((attribute) => {
+    const existing = (person.attributes ?? []).find((candidate) => !candidate.voided && candidate.attributeType?.uuid === attribute.attributeType);
+    const existingValue = existing && typeof existing.value === 'object' && existing.value !== null ? (existing.value as { uuid?: unknown }).uuid : existing?.value;
+    if (String(existingValue ?? '') === attribute.value) return false;
+    previousAttributes[attribute.attributeType] = existingValue ?? null;
+    return true;
+  });
+  if (changedAttributes.length) {
+    changes.attributes = changedAttributes;
+    before.attributes = previousAttributes;
+  }
+  if (input.address && Object.entries(input.address).some(([field, value]) => !same(value, person.preferredAddress?.[field]))) {
+    changes.addresses = [{ ...input.address, preferred: true }];
+    before.address = person.preferredAddress ?? null;
+  }
+  return { changes, before };
+}
+
 export async function writePatient(client: OpenmrsClient, input: PatientInput, settings: WriteSettings): Promise<WriteResult> {
   const { signal } = settings;
   const identifiers = [];
@@ -172,10 +235,7 @@ export async function writePatient(client: OpenmrsClient, input: PatientInput, s
       preferred: identifier.preferred ?? index === 0,
     });
   }
-  const attributes = [];
-  for (const [type, value] of Object.entries(input.attributes ?? {})) {
-    attributes.push({ attributeType: await client.resolveMetadata('personattributetype', type, { signal, field: `msg.payload.attributes.${type}` }), value: String(value) });
-  }
+  const attributes = await resolveAttributes(client, input.attributes, signal);
   const birthdate = input.birthdate === undefined ? undefined : toOpenmrsDate(input.birthdate, settings.timeZone, 'msg.payload.birthdate');
 
   const matchType = input.matchIdentifierType
@@ -202,42 +262,9 @@ export async function writePatient(client: OpenmrsClient, input: PatientInput, s
     return { payload: { patient: created.uuid, obs: [], action: 'created' }, journal: [{ system: 'openmrs', resource: 'patient', id: created.uuid, action: 'created' }] };
   }
 
-  // Only what the input carries is changed: a form that lacks a question must not wipe the answer.
   const patient = found[0];
-  const person = patient.person;
-  const current = person.preferredName ?? {};
+  const { changes: personUpdate, before } = personChanges(patient.person, input, attributes, birthdate);
   const update: Record<string, unknown> = {};
-  const before: Record<string, unknown> = {};
-  const personUpdate: Record<string, unknown> = {};
-  if (input.gender && input.gender !== person.gender) {
-    personUpdate.gender = input.gender;
-    before.gender = person.gender;
-  }
-  if (birthdate && birthdate !== person.birthdate?.slice(0, 10)) {
-    personUpdate.birthdate = birthdate;
-    before.birthdate = person.birthdate?.slice(0, 10);
-  }
-  if ((input.givenName && !same(input.givenName, current.givenName)) || (input.familyName && !same(input.familyName, current.familyName)) || (input.middleName !== undefined && !same(input.middleName || undefined, current.middleName || undefined))) {
-    // OpenMRS keeps name history: a changed name is added as the new preferred name.
-    personUpdate.names = [{ givenName: input.givenName ?? current.givenName, middleName: input.middleName ?? current.middleName ?? undefined, familyName: input.familyName ?? current.familyName, preferred: true }];
-    before.name = { givenName: current.givenName, middleName: current.middleName, familyName: current.familyName };
-  }
-  const previousAttributes: Record<string, unknown> = {};
-  const changedAttributes = attributes.filter((attribute) => {
-    const existing = (person.attributes ?? []).find((candidate) => !candidate.voided && candidate.attributeType?.uuid === attribute.attributeType);
-    const existingValue = existing && typeof existing.value === 'object' && existing.value !== null ? (existing.value as { uuid?: unknown }).uuid : existing?.value;
-    if (String(existingValue ?? '') === attribute.value) return false;
-    previousAttributes[attribute.attributeType] = existingValue ?? null;
-    return true;
-  });
-  if (changedAttributes.length) {
-    personUpdate.attributes = changedAttributes;
-    before.attributes = previousAttributes;
-  }
-  if (input.address && Object.entries(input.address).some(([field, value]) => !same(value, person.preferredAddress?.[field]))) {
-    personUpdate.addresses = [{ ...input.address, preferred: true }];
-    before.address = person.preferredAddress ?? null;
-  }
   const missingIdentifiers = identifiers.filter(
     (identifier) => !(patient.identifiers ?? []).some((existing) => !existing.voided && existing.identifier === identifier.identifier && existing.identifierType?.uuid === identifier.identifierType),
   );
@@ -249,4 +276,59 @@ export async function writePatient(client: OpenmrsClient, input: PatientInput, s
   if (!Object.keys(update).length) return { payload: { patient: patient.uuid, obs: [], action: 'unchanged' }, journal: [] };
   await client.updatePatient(patient.uuid, update, { signal });
   return { payload: { patient: patient.uuid, obs: [], action: 'updated' }, journal: [{ system: 'openmrs', resource: 'patient', id: patient.uuid, action: 'updated', before }] };
+}
+
+export interface ProviderWriteResult {
+  payload: { provider: string; person: string; identifier: string; action: 'created' | 'updated' | 'unchanged' };
+  journal: JournalEntry[];
+}
+
+interface ProviderRecord {
+  uuid: string;
+  identifier?: string;
+  retired?: boolean;
+  person?: { uuid: string } | null;
+}
+
+/**
+ * Creates a provider with its person, or brings the person of the provider holding the identifier
+ * up to date. Retired providers are found too: the identifier stays theirs, so a new provider
+ * with it would be refused.
+ */
+export async function writeProvider(client: OpenmrsClient, input: ProviderInput, settings: WriteSettings): Promise<ProviderWriteResult> {
+  const { signal } = settings;
+  const attributes = await resolveAttributes(client, input.attributes, signal);
+  const birthdate = input.birthdate === undefined ? undefined : toOpenmrsDate(input.birthdate, settings.timeZone, 'msg.payload.birthdate');
+  // Servers that ignore the identifier parameter answer with every provider: the match is checked here.
+  const found = (await client.listAll<ProviderRecord>('provider', { identifier: input.identifier, includeAll: true, v: 'full' }, { signal })).filter((provider) => provider.identifier === input.identifier);
+  if (found.length > 1) {
+    throw new IntegrationError(`openmrs: ${found.length} providers share the identifier ${input.identifier}`, { code: 'conflict', retryable: false, system: 'openmrs', field: 'msg.payload.identifier' });
+  }
+
+  if (!found.length) {
+    if (!input.givenName || !input.familyName || !input.gender) {
+      throw badInput('msg.payload: a new provider needs givenName, familyName and gender', input.givenName ? (input.familyName ? 'msg.payload.gender' : 'msg.payload.familyName') : 'msg.payload.givenName');
+    }
+    const person: Record<string, unknown> = { names: [{ givenName: input.givenName, middleName: input.middleName || undefined, familyName: input.familyName }], gender: input.gender };
+    if (birthdate) person.birthdate = birthdate;
+    if (attributes.length) person.attributes = attributes;
+    const { data: created } = await client.rest<ProviderRecord>('POST', 'provider', { body: { identifier: input.identifier, person }, signal, query: { v: 'full' } });
+    return {
+      payload: { provider: created.uuid, person: created.person?.uuid ?? '', identifier: input.identifier, action: 'created' },
+      journal: [{ system: 'openmrs', resource: 'provider', id: created.uuid, action: 'created' }],
+    };
+  }
+
+  const provider = found[0];
+  const personUuid = provider.person?.uuid;
+  if (!personUuid) {
+    throw new IntegrationError(`openmrs: provider ${input.identifier} has no person to update`, { code: 'conflict', retryable: false, system: 'openmrs', field: 'msg.payload.identifier' });
+  }
+  const { data: person } = await client.rest<Person>('GET', `person/${encodeURIComponent(personUuid)}`, { query: { v: 'full' }, signal });
+  const { changes, before } = personChanges(person, input, attributes, birthdate);
+  const payload = { provider: provider.uuid, person: personUuid, identifier: input.identifier };
+  if (!Object.keys(changes).length) return { payload: { ...payload, action: 'unchanged' }, journal: [] };
+  // Updating an existing person is idempotent: the same changes can be posted again safely.
+  await client.rest('POST', `person/${encodeURIComponent(personUuid)}`, { body: changes, signal, idempotent: true });
+  return { payload: { ...payload, action: 'updated' }, journal: [{ system: 'openmrs', resource: 'person', id: personUuid, action: 'updated', before }] };
 }

@@ -1,0 +1,146 @@
+/**
+ * The OpenMRS writer's provider operation against the OpenMRS sandbox: a provider is found by
+ * its identifier before anything is created, so a repeated message creates nothing new, and a
+ * changed message updates the provider's person only where it changed.
+ */
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { create } from '../../sandbox/openmrs';
+import { ATTRIBUTE_TYPES, PASSWORD, PROVIDERS, USERNAME } from '../../sandbox/openmrs/seed';
+import openmrsConfig from '../../nodes/openmrs/openmrs-config';
+import openmrsWriter from '../../nodes/openmrs/openmrs-writer';
+import { getTargetSchema } from '../../nodes/core/target-schemas';
+import { helper, loadFlow, unloadFlow } from '../support/node-helper';
+
+type Sandbox = ReturnType<typeof create>;
+
+const credentials = { server: { username: USERNAME, password: PASSWORD } };
+const REST = '/openmrs/ws/rest/v1';
+
+function flow(baseUrl: string): object[] {
+  return [
+    { id: 't', type: 'tab' },
+    { id: 'server', type: 'chis-openmrs-config', baseUrl, apiStyle: 'rest', sessionReuse: true, timeZone: 'Africa/Nairobi', maxAttempts: 4 },
+    { id: 'w', type: 'chis-openmrs-writer', z: 't', server: 'server', operation: 'provider', wires: [['out']] },
+    { id: 'out', type: 'helper', z: 't' },
+    { id: 'c', type: 'catch', z: 't', wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 't' },
+  ];
+}
+
+function write(payload: unknown, extra: Record<string, unknown> = {}): Promise<{ ok: boolean; msg: any }> {
+  return new Promise((resolve) => {
+    const out = helper.getNode('out');
+    const caught = helper.getNode('caught');
+    const onOut = (msg: any) => { cleanup(); resolve({ ok: true, msg }); };
+    const onCaught = (msg: any) => { cleanup(); resolve({ ok: false, msg }); };
+    const cleanup = () => { out.removeListener('input', onOut); caught.removeListener('input', onCaught); };
+    out.on('input', onOut);
+    caught.on('input', onCaught);
+    helper.getNode('w').receive({ payload, ...extra });
+  });
+}
+
+const jane = {
+  identifier: 'a1f3c2d4-5b6e-4f70-8a91-b2c3d4e5f601',
+  givenName: 'Jane',
+  familyName: 'Achieng',
+  gender: 'F',
+  attributes: { 'Telephone Number': '+254700000001' },
+};
+
+describe('chis-openmrs-writer provider operation (against the OpenMRS sandbox)', function () {
+  this.timeout(30_000);
+  let sandbox: Sandbox;
+  let base: string;
+
+  const get = async (path: string): Promise<any> => (await request(base).get(`${REST}${path}`).auth(USERNAME, PASSWORD)).body;
+  const providersWith = async (identifier: string): Promise<any[]> => (await get(`/provider?identifier=${encodeURIComponent(identifier)}&v=full&includeAll=true`)).results;
+  const providerPosts = async (): Promise<number> => (await request(base).get('/_sandbox/requests?method=POST&path=/provider$')).body.length;
+
+  beforeEach(async () => {
+    sandbox = create();
+    base = `http://127.0.0.1:${await sandbox.listen(0)}`;
+    await helper.startServer();
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+  });
+  afterEach(async () => {
+    await unloadFlow();
+    await helper.stopServer();
+    await sandbox.close();
+  });
+
+  it('registers openmrs.provider as a target schema', () => {
+    const schema = getTargetSchema('openmrs.provider');
+    assert.ok(schema, 'registered when the writer loads');
+    assert.deepEqual((schema.schema as { required: string[] }).required, ['identifier']);
+  });
+
+  it('creates a provider with its person and attributes, journals it, and creates nothing for the same message again', async () => {
+    const first = await write(jane, { journal: [{ system: 'fhir', resource: 'Practitioner', id: 'x', action: 'created' }] });
+    assert.equal(first.ok, true, JSON.stringify(first.msg.error));
+    assert.equal(first.msg.payload.action, 'created');
+    assert.equal(first.msg.payload.identifier, jane.identifier);
+    assert.equal(first.msg.journal.length, 2, 'appended to the journal it came with');
+    assert.deepEqual(first.msg.journal[1], { system: 'openmrs', resource: 'provider', id: first.msg.payload.provider, action: 'created', configId: 'server' });
+
+    const [provider] = await providersWith(jane.identifier);
+    assert.equal(provider.uuid, first.msg.payload.provider);
+    const person = await get(`/person/${first.msg.payload.person}?v=full`);
+    assert.equal(person.gender, 'F');
+    assert.equal(person.preferredName.givenName, 'Jane');
+    assert.equal(person.preferredName.familyName, 'Achieng');
+    const phone = person.attributes.find((attribute: any) => attribute.attributeType.uuid === ATTRIBUTE_TYPES.telephoneNumber);
+    assert.equal(phone.value, '+254700000001');
+
+    const posts = await providerPosts();
+    const second = await write(jane);
+    assert.equal(second.ok, true, JSON.stringify(second.msg.error));
+    assert.equal(second.msg.payload.action, 'unchanged');
+    assert.equal(second.msg.payload.provider, first.msg.payload.provider);
+    assert.deepEqual(second.msg.journal, [], 'nothing written, nothing journaled');
+    assert.equal(await providerPosts(), posts, 'no second create');
+    assert.equal((await providersWith(jane.identifier)).length, 1);
+  });
+
+  it('updates only what changed on the person of an existing provider, with the previous values in the journal', async () => {
+    const created = await write(jane);
+    const changed = await write({ identifier: jane.identifier, familyName: 'Achieng-Oduor', attributes: { 'Telephone Number': '+254700000009' } });
+    assert.equal(changed.ok, true, JSON.stringify(changed.msg.error));
+    assert.equal(changed.msg.payload.action, 'updated');
+    assert.equal(changed.msg.payload.provider, created.msg.payload.provider);
+    const [entry] = changed.msg.journal;
+    assert.equal(entry.resource, 'person');
+    assert.equal(entry.id, created.msg.payload.person);
+    assert.deepEqual(entry.before.name, { givenName: 'Jane', middleName: null, familyName: 'Achieng' });
+    assert.deepEqual(entry.before.attributes, { [ATTRIBUTE_TYPES.telephoneNumber]: '+254700000001' });
+    assert.equal(entry.before.gender, undefined, 'gender was not in the message: not touched');
+    const person = await get(`/person/${created.msg.payload.person}?v=full`);
+    assert.equal(person.preferredName.familyName, 'Achieng-Oduor');
+    assert.equal(person.preferredName.givenName, 'Jane');
+    assert.equal(person.gender, 'F');
+    assert.equal(person.attributes.find((attribute: any) => !attribute.voided && attribute.attributeType.uuid === ATTRIBUTE_TYPES.telephoneNumber).value, '+254700000009');
+  });
+
+  it('finds the seeded providers by identifier instead of creating them', async () => {
+    const { ok, msg } = await write({ identifier: 'admin', givenName: 'Super', familyName: 'User', gender: 'M' });
+    assert.equal(ok, true, JSON.stringify(msg.error));
+    assert.equal(msg.payload.provider, PROVIDERS.admin);
+    assert.equal(msg.payload.action, 'unchanged');
+  });
+
+  it('refuses a new provider without names or gender, and a payload outside the contract, before writing', async () => {
+    const posts = await providerPosts();
+    const noGender = await write({ identifier: 'CHW-NEW', givenName: 'Ann', familyName: 'Mwangi' });
+    assert.equal(noGender.ok, false);
+    assert.equal(noGender.msg.error.code, 'bad-input');
+    assert.match(noGender.msg.error.message, /gender/);
+    const extra = await write({ identifier: 'CHW-NEW', nickname: 'Annie' });
+    assert.equal(extra.ok, false);
+    assert.equal(extra.msg.error.code, 'bad-input');
+    const unknownAttribute = await write({ ...jane, identifier: 'CHW-NEW', attributes: { 'Shoe size': '42' } });
+    assert.equal(unknownAttribute.ok, false);
+    assert.equal(unknownAttribute.msg.error.code, 'bad-input');
+    assert.equal(await providerPosts(), posts, 'nothing was sent');
+  });
+});
