@@ -205,6 +205,49 @@ describe('chis-dhis2-tracker-writer node (against the DHIS2 sandbox)', function 
     assert.equal(found[0].enrollments[0].events.length, 2);
   });
 
+  it('10 visits each for 3 registered people in one burst: one import, no deferral, each visit on the person\'s enrollment', async () => {
+    await loadFlow([dhis2Config, trackerWriter], flow(base, { uniqueAttribute: ATTRIBUTE_COMMCARE_CASE_ID, batchSize: 50, batchWaitMs: 100 }), credentials);
+    const caseIds = ['burst-1', 'burst-2', 'burst-3'];
+    const registered = await writeAll(caseIds.map((caseId) => newPerson(caseId)));
+    assert.ok(registered.every((result) => result.ok), registered.map((r) => r.msg.error?.message).join());
+    const postsBefore = trackerPosts().length;
+    const visits = Array.from({ length: 30 }, (_, index) => newPerson(caseIds[index % 3], String(50 + index)));
+    const results = await writeAll(visits);
+    assert.deepEqual(results.filter((result) => !result.ok).map((result) => result.msg.error.message), []);
+    const imports = trackerPosts().length - postsBefore;
+    assert.ok(imports <= 2, `${imports} imports`);
+    results.forEach((result, index) => {
+      const owner = registered[index % 3].msg.payload;
+      assert.equal(result.msg.payload.trackedEntity, owner.trackedEntity);
+      assert.equal(result.msg.payload.enrollment, owner.enrollment);
+      assert.deepEqual(result.msg.payload.objects.map((o: any) => o.action), ['updated', 'reused', 'created']);
+    });
+    assert.equal(new Set(results.map((result) => result.msg.payload.events[0])).size, 30);
+    for (const [position, caseId] of caseIds.entries()) {
+      const found = await byCaseId(caseId);
+      assert.equal(found.length, 1);
+      assert.deepEqual(found[0].enrollments.map((e: any) => e.enrollment), [registered[position].msg.payload.enrollment]);
+      assert.equal(found[0].enrollments[0].events.length, 11, 'the registration visit and 10 new ones');
+    }
+  });
+
+  it('legacy mode: visits for a registered person in one burst all land on their enrollment, keeping the latest attributes', async () => {
+    await loadFlow([dhis2Config, trackerWriter], flow(base, { uniqueAttribute: ATTRIBUTE_COMMCARE_CASE_ID, batchSize: 50, batchWaitMs: 100 }, { apiMode: 'legacy' }), credentials);
+    const registered = await write(newPerson('legacy-burst'));
+    assert.ok(registered.ok, registered.msg.error?.message);
+    const visits = Array.from({ length: 5 }, (_, index) => {
+      const payload = newPerson('legacy-burst', String(50 + index));
+      payload.trackedEntities[0].attributes[0].value = `Mariama-${index}`;
+      return payload;
+    });
+    const results = await writeAll(visits);
+    assert.deepEqual(results.filter((result) => !result.ok).map((result) => result.msg.error.message), []);
+    assert.ok(results.every((result) => result.msg.payload.enrollment === registered.msg.payload.enrollment));
+    const entity = await api(`tracker/trackedEntities/${registered.msg.payload.trackedEntity}?program=${PROGRAM_COMMUNITY_FOLLOW_UP}&fields=attributes[attribute,value],enrollments[enrollment,events[event]]`);
+    assert.equal(entity.enrollments[0].events.length, 6);
+    assert.equal(entity.attributes.find((a: any) => a.attribute === ATTRIBUTE_FIRST_NAME).value, 'Mariama-4');
+  });
+
   it('legacy mode: an ERROR nested under HTTP 200 reaches the Catch node', async () => {
     await loadFlow([dhis2Config, trackerWriter], flow(base, {}, { apiMode: 'legacy' }), credentials);
     const { ok, msg } = await write(newPerson('legacy-1', 'not-a-number'));

@@ -128,6 +128,75 @@ describe('dhis2 tracker report splitting', () => {
   });
 });
 
+describe('dhis2 tracker batches with a unique attribute', () => {
+  const CASE_ID = 'LaH0cUEKyIP';
+  const FIRST_NAME = 'w75KJ2mc4zz';
+  const PROGRAM = 'IpHINAT79UW';
+  const settings = { atomicMode: 'OBJECT' as const, configId: 'cfg', uniqueAttribute: CASE_ID };
+  const registered = (enrollments: any[]) => ({ trackedEntity: 'ZXdEX7EE7wF', orgUnit: OU, trackedEntityType: TET, attributes: [{ attribute: CASE_ID, value: 'case-1' }, { attribute: FIRST_NAME, value: 'Amina' }], enrollments });
+  const visit = (caseId: string, firstName: string): any => ({
+    trackedEntities: [{
+      trackedEntityType: TET, orgUnit: OU, attributes: [{ attribute: CASE_ID, value: caseId }, { attribute: FIRST_NAME, value: firstName }],
+      enrollments: [{ program: PROGRAM, orgUnit: OU, enrolledAt: '2024-05-01', events: [{ programStage: 'A03MvHHogjR', orgUnit: OU, occurredAt: '2024-05-02' }] }],
+    }],
+  });
+  /** A client that finds `found` by case id and persists everything it is sent. */
+  function clientFinding(found: any[], calls: { searches: string[][]; imports: any[] }): Dhis2Client {
+    const uids = (objects: any[] = [], key: string) => objects.map((object) => ({ uid: object[key] }));
+    return {
+      mode: 'tracker',
+      findByAttribute: async (_type: string, _attribute: string, values: string[]) => {
+        calls.searches.push(values);
+        return found.filter((entity) => values.includes(entity.attributes[0].value));
+      },
+      importTracker: async (payload: any) => {
+        calls.imports.push(payload);
+        return {
+          status: 'OK',
+          bundleReport: { typeReportMap: {
+            TRACKED_ENTITY: { objectReports: uids(payload.trackedEntities, 'trackedEntity') },
+            ENROLLMENT: { objectReports: uids(payload.enrollments, 'enrollment') },
+            EVENT: { stats: { updated: 0 }, objectReports: uids(payload.events, 'event') },
+          } },
+        };
+      },
+      activeEnrollment: async () => undefined,
+    } as unknown as Dhis2Client;
+  }
+
+  it('imports every visit of a found person in one request, sending the person once with the attributes merged in message order', async () => {
+    const calls = { searches: [] as string[][], imports: [] as any[] };
+    const client = clientFinding([registered([{ enrollment: 'SnymQz04r2Y', program: PROGRAM, status: 'ACTIVE' }])], calls);
+    const outcomes: any[] = await writeTrackerBatch(client, [visit('case-1', 'Aminata'), visit('new-1', 'Fatu'), visit('case-1', 'Ami'), visit('new-1', 'Fatu')], settings);
+    assert.deepEqual(calls.searches, [['case-1', 'new-1']]);
+    assert.equal(calls.imports.length, 1);
+    const sent = calls.imports[0];
+    const person = sent.trackedEntities.filter((entity: any) => entity.trackedEntity === 'ZXdEX7EE7wF');
+    assert.equal(person.length, 1);
+    assert.equal(person[0].attributes.find((a: any) => a.attribute === FIRST_NAME).value, 'Ami');
+    assert.equal(sent.trackedEntities.length, 2, 'the found person and the new one');
+    assert.equal(sent.events.length, 3);
+    assert.equal(sent.enrollments.length, 1, 'only the new person is enrolled');
+    assert.deepEqual(outcomes.map((outcome) => ('defer' in outcome ? 'defer' : 'result' in outcome ? 'result' : 'error')), ['result', 'result', 'result', 'defer']);
+    assert.equal(outcomes[0].result.enrollment, 'SnymQz04r2Y');
+    assert.equal(outcomes[2].result.enrollment, 'SnymQz04r2Y');
+    assert.notEqual(outcomes[0].result.events[0], outcomes[2].result.events[0]);
+    // Rolling back the second visit restores the person as the first visit left them.
+    const before = (outcome: any) => outcome.journal.find((entry: any) => entry.resource === 'trackedEntity').before.attributes.find((a: any) => a.attribute === FIRST_NAME).value;
+    assert.equal(before(outcomes[0]), 'Amina');
+    assert.equal(before(outcomes[2]), 'Aminata');
+  });
+
+  it('a found person not yet enrolled in the program is enrolled by the first message; the next waits for the following batch', async () => {
+    const calls = { searches: [] as string[][], imports: [] as any[] };
+    const client = clientFinding([registered([{ enrollment: 'SnymQz04r2Y', program: PROGRAM, status: 'COMPLETED' }])], calls);
+    const outcomes: any[] = await writeTrackerBatch(client, [visit('case-1', 'Amina'), visit('case-1', 'Amina')], settings);
+    assert.ok('result' in outcomes[0]);
+    assert.ok('defer' in outcomes[1]);
+    assert.equal(calls.imports[0].enrollments.length, 1);
+  });
+});
+
 describe('dhis2 batcher', () => {
   it('sends full batches at once and the rest after the wait, one batch at a time', async () => {
     const batches: number[][] = [];

@@ -193,27 +193,30 @@ function lookupsOf(payload: TrackerPayload, attribute: string): Array<{ entity: 
 }
 
 /**
- * Looks up the batch's unique values at once (one search per tracked entity type and 50 values)
- * and decides which messages wait for the next batch: a unique value may appear once per
- * batch, because two messages about the same new person must not both create them.
+ * Keys a message claims for the objects it would create for a tracked entity it looks up: the
+ * person when not found, or (for a found person) each program it enrolls them in anew.
+ */
+function creationsOf(lookup: { entity: TrackedEntity; type: string; value: string }, existing: FoundTrackedEntity | undefined): string[] {
+  if (!existing) return [`${lookup.type}|${lookup.value}`];
+  return list<TrackerEnrollment>(lookup.entity.enrollments)
+    .filter((enrollment) => !enrollment.enrollment && !existing.enrollments.some((candidate) => candidate.program === enrollment.program && candidate.status === 'ACTIVE'))
+    .map((enrollment) => `${existing.trackedEntity}|${String(enrollment.program)}`);
+}
+
+/**
+ * Looks up the batch's unique values at once (one search per tracked entity type and 50 values).
+ * Every message about a found person goes into this batch's import. A message that would create
+ * what an earlier message of the batch creates (the same new person, or a found person's new
+ * enrollment in the same program) waits for the next batch, where the look-up finds it.
  */
 async function resolveExisting(client: Dhis2Client, items: BatchItem[], settings: TrackerWriteSettings): Promise<Map<BatchItem, Map<TrackedEntity, FoundTrackedEntity>>> {
   const attribute = settings.uniqueAttribute;
   const result = new Map<BatchItem, Map<TrackedEntity, FoundTrackedEntity>>();
   if (!attribute) return result;
-  const claimed = new Set<string>();
   const wanted = new Map<string, Set<string>>();
-  for (const item of items) {
-    const lookups = lookupsOf(item.payload, attribute);
-    if (lookups.some((lookup) => claimed.has(`${lookup.type}|${lookup.value}`))) {
-      item.outcome = { defer: true };
-      continue;
-    }
-    for (const lookup of lookups) {
-      claimed.add(`${lookup.type}|${lookup.value}`);
-      if (!wanted.has(lookup.type)) wanted.set(lookup.type, new Set());
-      wanted.get(lookup.type)!.add(lookup.value);
-    }
+  for (const lookup of items.flatMap((item) => lookupsOf(item.payload, attribute))) {
+    if (!wanted.has(lookup.type)) wanted.set(lookup.type, new Set());
+    wanted.get(lookup.type)!.add(lookup.value);
   }
   const byValue = new Map<string, FoundTrackedEntity[]>();
   for (const [type, values] of wanted) {
@@ -225,9 +228,10 @@ async function resolveExisting(client: Dhis2Client, items: BatchItem[], settings
       byValue.set(key, [...(byValue.get(key) ?? []), entity]);
     }
   }
+  const claimed = new Set<string>();
   for (const item of items) {
-    if (item.outcome) continue;
     const matches = new Map<TrackedEntity, FoundTrackedEntity>();
+    const creations: string[] = [];
     for (const lookup of lookupsOf(item.payload, attribute)) {
       const candidates = byValue.get(`${lookup.type}|${lookup.value}`) ?? [];
       if (candidates.length > 1) {
@@ -240,10 +244,53 @@ async function resolveExisting(client: Dhis2Client, items: BatchItem[], settings
         break;
       }
       if (candidates.length === 1) matches.set(lookup.entity, candidates[0]);
+      creations.push(...creationsOf(lookup, candidates[0]));
     }
+    if (item.outcome) continue;
+    if (creations.some((key) => claimed.has(key))) {
+      item.outcome = { defer: true };
+      continue;
+    }
+    for (const key of creations) claimed.add(key);
     result.set(item, matches);
   }
   return result;
+}
+
+/**
+ * Several messages of a batch may update the same found person. Each message's rollback state
+ * is the person as the earlier messages left them, and the legacy API (which replaces the whole
+ * attribute set) gets the earlier messages' attributes too.
+ */
+function chainFoundAttributes(prepared: PreparedMessage[]): void {
+  const written = new Map<string, Attribute[]>();
+  for (const message of prepared) {
+    for (const entity of message.flat.trackedEntities) {
+      const uid = String(entity.trackedEntity);
+      const found = message.found.get(uid);
+      const planned = message.objects.find((object) => object.type === 'trackedEntity' && object.uid === uid && object.origin === 'existing');
+      if (!found || !planned?.before) continue;
+      const earlier = written.get(uid);
+      if (earlier) {
+        const attributes = mergeAttributes(found.attributes, earlier).map((item) => ({ attribute: item.attribute, value: String(item.value) }));
+        message.found.set(uid, { ...found, attributes });
+        planned.before.attributes = attributes;
+      }
+      const enrollmentAttributes = message.flat.enrollments.filter((enrollment) => enrollment.trackedEntity === uid).flatMap((enrollment) => list<Attribute>(enrollment.attributes));
+      written.set(uid, mergeAttributes(earlier ?? [], mergeAttributes(list<Attribute>(entity.attributes), enrollmentAttributes)));
+    }
+  }
+}
+
+/** One object per tracked entity: the same person sent by several messages is merged in message order. */
+function mergeTrackedEntities(entities: TrackedEntity[]): TrackedEntity[] {
+  const byUid = new Map<string, TrackedEntity>();
+  for (const entity of entities) {
+    const uid = String(entity.trackedEntity);
+    const earlier = byUid.get(uid);
+    byUid.set(uid, earlier ? { ...earlier, ...entity, attributes: mergeAttributes(list<Attribute>(earlier.attributes), list<Attribute>(entity.attributes)) } : entity);
+  }
+  return [...byUid.values()];
 }
 
 /** Standalone events that name a tracked entity but no enrollment get its active enrollment in their program. */
@@ -313,7 +360,7 @@ async function importTrackerRound(client: Dhis2Client, items: BatchItem[], setti
     merged.events.push(...item.prepared!.flat.events);
   }
   const payload: TrackerPayload = {};
-  if (merged.trackedEntities.length) payload.trackedEntities = merged.trackedEntities;
+  if (merged.trackedEntities.length) payload.trackedEntities = mergeTrackedEntities(merged.trackedEntities);
   if (merged.enrollments.length) payload.enrollments = merged.enrollments;
   if (merged.events.length) payload.events = merged.events;
   // Every object has its UID and the strategy is CREATE_AND_UPDATE: re-sending after a timeout is safe.
@@ -471,6 +518,7 @@ export async function writeTrackerBatch(client: Dhis2Client, payloads: TrackerPa
     }
   }
   let pending = items.filter((item) => !item.outcome);
+  chainFoundAttributes(pending.map((item) => item.prepared!));
   if (client.mode === 'legacy') {
     if (pending.length) await importLegacy(client, pending, settings);
   } else {
