@@ -67,7 +67,15 @@ export class ActivityStatus {
   private lastRender = 0;
   private pending?: NodeJS.Timeout;
 
-  constructor(private readonly node: Pick<Node, 'status'>, private readonly verb = 'sent') {}
+  private closed = false;
+
+  constructor(private readonly node: Pick<Node, 'status'> & Partial<Pick<Node, 'on'>>, private readonly verb = 'sent') {
+    // A status update deferred past a redeploy would land on a node that no longer exists.
+    node.on?.('close', () => {
+      this.closed = true;
+      clearTimeout(this.pending);
+    });
+  }
 
   begin(): void {
     this.active += 1;
@@ -101,6 +109,7 @@ export class ActivityStatus {
 
   /** At most a few updates a second: at thousands of messages a second the editor would drown. */
   private render(): void {
+    if (this.closed) return;
     const wait = STATUS_INTERVAL_MS - (Date.now() - this.lastRender);
     if (wait > 0) {
       this.pending ??= setTimeout(() => {
