@@ -36,6 +36,38 @@ export function demoClients(nodeRedUrl: string): DemoClient[] {
       system: 'commcare',
       config: { name: 'form-forwarding:monthly', url: `${nodeRedUrl}/commcare/monthly`, auth: DEMO_SENDER, format: 'json', xmlns: [FORM('followup')] },
     },
+    // CHT outbound push (flows/cht-to-emr.json): patients and REF/home_visit reports.
+    {
+      system: 'cht',
+      config: {
+        name: 'outbound',
+        url: nodeRedUrl,
+        auth: DEMO_SENDER,
+        pushes: {
+          'emr-patient': {
+            relevant_to: "doc.type === 'person' && doc.role === 'patient'",
+            destination: { path: '/cht/outbound' },
+            mapping: {
+              kind: { expr: "'patient'" }, id: 'doc._id', name: 'doc.name', sex: { path: 'doc.sex', optional: true },
+              date_of_birth: { path: 'doc.date_of_birth', optional: true }, phone: { path: 'doc.phone', optional: true }, patient_id: { path: 'doc.patient_id', optional: true },
+            },
+          },
+          'emr-visit': {
+            relevant_to: "doc.type === 'data_record' && (doc.form === 'REF' || doc.form === 'home_visit')",
+            destination: { path: '/cht/outbound' },
+            mapping: {
+              kind: { expr: "'visit'" }, id: 'doc._id', form: 'doc.form', patient_uuid: { path: 'doc.fields.patient_uuid', optional: true },
+              patient_id: { path: 'doc.fields.patient_id', optional: true }, reported_date: 'doc.reported_date', fields: 'doc.fields',
+            },
+          },
+        },
+      },
+    },
+    // RapidPro's "call webhook" (flows/cht-rapidpro-bidirectional.json): completed runs.
+    {
+      system: 'rapidpro',
+      config: { name: 'webhook', url: `${nodeRedUrl}/rapidpro/results`, shape: 'resthook', auth: { type: 'header', name: 'X-Demo-Token', value: 'demo-secret' } },
+    },
   ];
 }
 

@@ -75,6 +75,22 @@ export const JSON_FORMS: Record<string, JsonForm> = {
     meta: { code: 'REF', label: 'Referral' },
     fields: { patient_id: { type: 'string', required: true }, patient_temp_deg_f: { type: 'integer' }, notes: { type: 'string' } },
   },
+  // RapidPro flow results written back by flows/cht-rapidpro-bidirectional.json.
+  RPRES: {
+    meta: { code: 'RPRES', label: 'RapidPro flow results' },
+    fields: { patient_id: { type: 'string' }, patient_uuid: { type: 'string' }, rapidpro_contact: { type: 'string' }, rapidpro_flow: { type: 'string' }, rapidpro_run: { type: 'string' }, results: { type: 'string' } },
+  },
+  // Trace requests raised by flows/cht-ltfu-trace.json (missed appointments, EMR ServiceRequests).
+  TRACE: {
+    meta: { code: 'TRACE', label: 'Trace request' },
+    fields: { patient_id: { type: 'string', required: true }, patient_uuid: { type: 'string' }, reason: { type: 'string' }, appointment_date: { type: 'string' }, openmrs_patient: { type: 'string' }, service_request: { type: 'string' }, callback: { type: 'string' } },
+    public_form: true,
+  },
+  // The health worker's trace outcome, read back by flows/cht-ltfu-trace.json.
+  TRACEOUT: {
+    meta: { code: 'TRACEOUT', label: 'Trace outcome' },
+    fields: { patient_id: { type: 'string', required: true }, patient_uuid: { type: 'string' }, trace_request: { type: 'string' }, outcome: { type: 'string', required: true }, notes: { type: 'string' }, service_request: { type: 'string' }, callback: { type: 'string' } },
+  },
 };
 
 const REPORTED = 1708453778059;
