@@ -109,7 +109,7 @@ export function classifyStatus(status: number): { code: ErrorCode; retryable: bo
     case 408:
       return { code: 'remote-error', retryable: true };
     case 501:
-      // "Not Implemented" will not start working by asking again.
+      // 501: the server lacks the feature, and asking again will not add it.
       return { code: 'remote-error', retryable: false };
   }
   if (status >= 500) return { code: 'remote-error', retryable: true };
