@@ -12,8 +12,13 @@ const { execFileSync } = require('node:child_process');
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist');
 
-fs.rmSync(dist, { recursive: true, force: true });
-execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+// CHIS_KEEP_DIST=1 builds over the old output: for several people building one tree at once.
+if (process.env.CHIS_KEEP_DIST !== '1') fs.rmSync(dist, { recursive: true, force: true });
+try {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+} catch (error) {
+  if (process.env.CHIS_KEEP_DIST !== '1') throw error;
+}
 
 function copyEditorAssets(dir) {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
