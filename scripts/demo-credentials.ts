@@ -1,6 +1,7 @@
 /**
- * The demo's credentials, by node type: the real products' well-known demo defaults and the
- * demo receiver secrets documented in the README. They are deployed through the admin API into
+ * The demo's credentials, by node type, or by node id where one config node differs from the
+ * others of its type (the id wins): the real products' well-known demo defaults and the demo
+ * receiver secrets documented in the README. They are deployed through the admin API into
  * Node-RED's credential store, so no flow file ever contains them.
  */
 export const DEMO_CREDENTIALS: Record<string, Record<string, string>> = {
@@ -12,4 +13,6 @@ export const DEMO_CREDENTIALS: Record<string, Record<string, string>> = {
   'chis-openhim-config': { username: 'root@openhim.org', password: 'openhim-password' },
   'chis-fhir-config': { token: 'demo-fhir-token' },
   'chis-receiver-auth': { username: 'demo', password: 'demo-secret', token: 'demo-secret' },
+  // OpenMRS's FHIR2 module (a chis-fhir-config node) takes OpenMRS's basic auth, not the FHIR sandbox's token.
+  'demo-openmrs-fhir': { username: 'admin', password: 'Admin123' },
 };

@@ -205,11 +205,15 @@ export function retarget(nodes: FlowNode[], origins: Record<string, string>): Fl
 }
 
 /**
- * Adds credentials to nodes by node type (flows/ files never hold any): the admin API stores
- * them in Node-RED's encrypted credential store on deploy.
+ * Adds credentials to nodes by node id, else by node type (flows/ files never hold any): the
+ * admin API stores them in Node-RED's encrypted credential store on deploy.
  */
-export function withCredentials(nodes: FlowNode[], byType: Record<string, Record<string, string>>): FlowNode[] {
-  return nodes.map((node) => (byType[node.type] ? { ...node, credentials: { ...byType[node.type] } } : node));
+export function withCredentials(nodes: FlowNode[], byTypeOrId: Record<string, Record<string, string>>): FlowNode[] {
+  return nodes.map((node) => {
+    // A node's own entry (by id) wins over its type's: one server can need other credentials than the rest.
+    const credentials = byTypeOrId[node.id] ?? byTypeOrId[node.type];
+    return credentials ? { ...node, credentials: { ...credentials } } : node;
+  });
 }
 
 /** All example flows as one deployable list; config nodes shared between files appear once. */

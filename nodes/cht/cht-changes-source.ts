@@ -59,7 +59,7 @@ export default function register(RED: NodeAPI): void {
 
     const emit = (change: EmittedChange): void => {
       sent += 1;
-      this.send({ payload: change.doc, topic: change.topic, seq: change.seq } as NodeMessage);
+      this.send({ payload: change.doc, topic: change.topic, seq: change.seq, correlationId: change.doc._id } as NodeMessage);
     };
 
     const running = followChanges({

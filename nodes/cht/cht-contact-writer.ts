@@ -20,7 +20,7 @@ interface ContactWriterDef extends NodeDef {
   mark?: boolean;
 }
 
-type WriterMsg = NodeMessage & { journal?: JournalEntry[] };
+type WriterMsg = NodeMessage & { journal?: JournalEntry[]; correlationId?: string };
 
 export default function register(RED: NodeAPI): void {
   registerChtSchemas();
@@ -46,6 +46,8 @@ export default function register(RED: NodeAPI): void {
           ? await writePlace(server.api(), validatePlace(msg.payload), defaults, context)
           : await writePerson(server.api(), validatePerson(msg.payload), defaults, context);
         msg.payload = outcome.result;
+        // A message that came in with a correlation id (from a receiver or source) keeps it.
+        msg.correlationId ??= outcome.result.id;
         recordInJournal(msg, ...outcome.journal);
         status.succeed();
         send(msg);

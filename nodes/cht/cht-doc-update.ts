@@ -19,7 +19,7 @@ interface DocUpdateDef extends NodeDef {
   mark?: boolean;
 }
 
-type UpdateMsg = NodeMessage & { journal?: JournalEntry[] };
+type UpdateMsg = NodeMessage & { journal?: JournalEntry[]; correlationId?: string };
 
 export default function register(RED: NodeAPI): void {
   registerChtSchemas();
@@ -42,6 +42,7 @@ export default function register(RED: NodeAPI): void {
         const outcome = await writeDocUpdate(server.api(), id, changes, { configId: server.id, signal, maxAttempts, mark: def.mark !== false });
         msg.payload = outcome.result.doc;
         (msg as UpdateMsg & { cht?: unknown }).cht = { id, rev: outcome.result.rev, attempts: outcome.result.attempts };
+        msg.correlationId ??= id;
         recordInJournal(msg, ...outcome.journal);
         status.succeed();
         send(msg);

@@ -48,7 +48,7 @@ export default function register(RED: NodeAPI): void {
           const delivery = (classified as ClassifiedDelivery).delivery as OutboundDelivery;
           const cht: Record<string, unknown> = { payloadHash: delivery.payloadHash, resend: delivery.resend };
           if (delivery.docId) cht.docId = delivery.docId;
-          return { payload: request.body, topic: delivery.docId, cht } as NodeMessage;
+          return { payload: request.body, topic: delivery.docId, cht, ...(delivery.docId ? { correlationId: delivery.docId } : {}) } as NodeMessage;
         },
         acceptedAnswer: (outcome, classified) => {
           const delivery = (classified as ClassifiedDelivery).delivery;

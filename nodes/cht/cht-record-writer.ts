@@ -17,7 +17,7 @@ interface RecordWriterDef extends NodeDef {
   mark?: boolean;
 }
 
-type WriterMsg = NodeMessage & { journal?: JournalEntry[] };
+type WriterMsg = NodeMessage & { journal?: JournalEntry[]; correlationId?: string };
 
 export default function register(RED: NodeAPI): void {
   registerChtSchemas();
@@ -41,6 +41,8 @@ export default function register(RED: NodeAPI): void {
         const input = validate(needsDefaultForm ? { ...payload, form: defaultForm } : payload);
         const outcome = await writeRecord(server.api(), input, { configId: server.id, signal, mark: def.mark !== false });
         msg.payload = outcome.result;
+        // A message that came in with a correlation id (from a receiver or source) keeps it.
+        msg.correlationId ??= outcome.result.id;
         recordInJournal(msg, ...outcome.journal);
         status.succeed();
         send(msg);

@@ -68,6 +68,35 @@ export function registerApiRoutes(app: SandboxApp, context: ApiContext): void {
     return { status: 200, body: await contacts.createPlaces({ ...(req.body as Json) }) };
   }));
 
+  // Contact uuids by freetext ("key:value" is an exact field match, a word a prefix) and/or type, paged by cursor.
+  app.get('/api/v1/contact/uuid', guarded(async (req) => {
+    const freetext = req.query.get('freetext')?.trim().toLowerCase();
+    const type = req.query.get('type')?.trim();
+    const limit = Number(req.query.get('limit') ?? 10000);
+    const skip = Number(req.query.get('cursor') ?? 0);
+    if (!freetext && !type) return errorResponse(req, 400, 'Either "freetext" or "type" is required');
+    if (freetext !== undefined && (freetext.length < 3 || /\s/.test(freetext))) return errorResponse(req, 400, `Invalid freetext [${freetext}].`);
+    if (!Number.isInteger(limit) || limit < 1) return errorResponse(req, 400, `The limit must be a positive number: [${req.query.get('limit')}].`);
+    if (!Number.isInteger(skip) || skip < 0) return errorResponse(req, 400, `Invalid cursor token: [${req.query.get('cursor')}].`);
+    let rows;
+    if (freetext) {
+      const exact = freetext.includes(':');
+      ({ rows } = await couch.db.query('medic-client/contacts_by_freetext', exact ? { key: [freetext] } : { startkey: [freetext], endkey: [`${freetext}\ufff0`] }));
+      if (type) rows = rows.filter((row) => row.value === type);
+    } else {
+      ({ rows } = await couch.db.query('medic-client/contacts_by_type', { key: [type] }));
+    }
+    const ids = [...new Set(rows.map((row) => row.id))];
+    const page = ids.slice(skip, skip + limit);
+    return { status: 200, body: { data: page, cursor: skip + limit < ids.length ? String(skip + limit) : null } };
+  }));
+
+  app.get('/api/v1/contact/:uuid', guarded(async (req) => {
+    const doc = await contacts.getDoc(req.params.uuid);
+    if (!doc || !(isPerson(doc) || isPlace(doc))) return errorResponse(req, 404, 'Contact not found');
+    return { status: 200, body: req.query.get('with_lineage') === 'true' ? await contacts.withLineage(doc) : doc };
+  }));
+
   app.get('/api/v1/person/:uuid', guarded(async (req) => {
     const withLineage = req.query.get('with_lineage') === 'true';
     const doc = await contacts.getDoc(req.params.uuid);

@@ -57,7 +57,7 @@ export interface MedicDb {
   post(doc: Omit<CouchDoc, '_id'> & { _id?: string }): Promise<WriteResult>;
   bulkDocs(docs: CouchDoc[]): Promise<Array<WriteResult | { error: string }>>;
   allDocs(options: { keys?: string[]; include_docs?: boolean }): Promise<{ rows: Array<{ id: string; key: string; doc?: CouchDoc; error?: string }> }>;
-  query(view: string, options: { key?: unknown; include_docs?: boolean; limit?: number }): Promise<{ rows: ViewRow[] }>;
+  query(view: string, options: { key?: unknown; startkey?: unknown; endkey?: unknown; include_docs?: boolean; limit?: number }): Promise<{ rows: ViewRow[] }>;
   changes(options: Record<string, unknown>): ChangesFeed;
   info(): Promise<{ update_seq: number; doc_count: number }>;
   destroy(): Promise<unknown>;

@@ -80,6 +80,15 @@ export const JSON_FORMS: Record<string, JsonForm> = {
     meta: { code: 'RPRES', label: 'RapidPro flow results' },
     fields: { patient_id: { type: 'string' }, patient_uuid: { type: 'string' }, rapidpro_contact: { type: 'string' }, rapidpro_flow: { type: 'string' }, rapidpro_run: { type: 'string' }, results: { type: 'string' } },
   },
+  // Facility encounters of CHT patients, returned by flows/cht-to-emr.json (sent by no phone, hence public).
+  FACVISIT: {
+    meta: { code: 'FACVISIT', label: 'Facility visit (from the EMR)' },
+    fields: {
+      patient_id: { type: 'string', required: true }, patient_uuid: { type: 'string' }, openmrs_patient: { type: 'string' }, openmrs_encounter: { type: 'string' },
+      encounter_type: { type: 'string' }, visit_date: { type: 'string' }, location: { type: 'string' }, chis_origin: { type: 'string' },
+    },
+    public_form: true,
+  },
   // Trace requests raised by flows/cht-ltfu-trace.json (missed appointments, EMR ServiceRequests).
   TRACE: {
     meta: { code: 'TRACE', label: 'Trace request' },
@@ -121,6 +130,22 @@ export const MEDIC_CLIENT_DDOC: CouchDoc = {
   var typeId = doc.type === 'contact' ? doc.contact_type : doc.type;
   var contactTypes = ['contact', 'district_hospital', 'health_center', 'clinic', 'person'];
   if (contactTypes.indexOf(doc.type) >= 0) emit([typeId], doc.name);
+}`,
+    },
+    // As CHT's: each string field's lower-cased words and "key:value", so a contact can be found by a field.
+    contacts_by_freetext: {
+      map: `function (doc) {
+  var contactTypes = ['contact', 'district_hospital', 'health_center', 'clinic', 'person'];
+  if (contactTypes.indexOf(doc.type) < 0) return;
+  var skip = ['_id', '_rev', 'type', 'refid', 'geolocation'];
+  var typeId = doc.type === 'contact' ? doc.contact_type : doc.type;
+  Object.keys(doc).forEach(function (key) {
+    var value = doc[key];
+    if (skip.indexOf(key) >= 0 || (typeof value !== 'string' && typeof value !== 'number')) return;
+    value = String(value).toLowerCase();
+    emit([key.toLowerCase() + ':' + value], typeId);
+    value.split(/\\s+/).forEach(function (word) { if (word.length >= 3) emit([word], typeId); });
+  });
 }`,
     },
     contacts_by_parent: {

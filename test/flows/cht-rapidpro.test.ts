@@ -96,6 +96,9 @@ describe(`CHT <-> RapidPro flow in a started Node-RED ${nodeRedVersion()}`, func
     }, 20_000, 200);
     assert.equal(starts.length, 1, 'one start per pregnancy report');
     assert.equal((starts[0].params ?? starts[0].extra)?.cht_report, chtSeed.PREGNANCY_REPORT_ID);
+    // The woman was read from CHT (her _id in the report), not written to get her back.
+    assert.ok(await requestCount('cht', `method=GET&path=${encodeURIComponent(`^/api/v1/contact/${chtSeed.PATIENT_MARY_ID}$`)}`) >= 1);
+    assert.equal(await requestCount('cht', `method=PUT&path=${encodeURIComponent(`^/medic/${chtSeed.PATIENT_MARY_ID}$`)}`), 0, 'nothing is written to the patient');
     const peter = await eventually(() => contactByUrn(`tel:${chtSeed.PATIENT_PETER_PHONE}`), 20_000, 200);
     assert.equal(peter.fields.cht_id, chtSeed.PATIENT_PETER_ID);
   });
@@ -120,6 +123,13 @@ describe(`CHT <-> RapidPro flow in a started Node-RED ${nodeRedVersion()}`, func
     assert.equal(report.fields.rapidpro_contact, contact.uuid);
     assert.deepEqual(JSON.parse(String(report.fields.results)).favorite_color, 'red');
     assert.equal((report as unknown as Record<string, unknown>).chis_origin, 'chis-node-red', 'the write carries its origin');
+    // The phone was looked up before the report was written, so the report was created about her.
+    assert.ok(await requestCount('cht', `method=GET&path=${encodeURIComponent('^/api/v1/contacts-by-phone')}`) >= 1);
+    // The records API takes the report's fields at the top level of the body, beside _meta.
+    const created = ((await (await control('cht', `requests?method=POST&path=${encodeURIComponent('^/api/v2/records$')}`, undefined, 'GET')).json()) as Array<{ body?: Record<string, unknown> }>)
+      .filter((entry) => entry.body?.rapidpro_run === payload.run.uuid);
+    assert.equal(created.length, 1);
+    assert.equal(created[0].body?.patient_uuid, id);
 
     const again = await postResults(payload);
     assert.equal(again.status, 200);

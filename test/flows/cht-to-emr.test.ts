@@ -1,7 +1,9 @@
 /**
- * The CHT -> OpenMRS workflow (the Mali pattern) in a started Node-RED against the sandboxes:
+ * The CHT <-> OpenMRS workflow (the Mali pattern) in a started Node-RED against the sandboxes:
  * CHT outbound push delivers patients and referral reports to /cht/outbound; they become the
- * OpenMRS patient (identifier "CHT Patient ID" = CHT _id) and one Referral encounter with obs.
+ * OpenMRS patient (created through FHIR2, identifier "CHT Patient ID" = CHT _id) and one Referral
+ * encounter with obs. Back: the facility's own encounters of CHT patients, read from FHIR2,
+ * become CHT FACVISIT reports about the right person, and nothing echoes either way.
  */
 import assert from 'node:assert/strict';
 import * as chtSeed from '../../sandbox/cht/seed';
@@ -55,6 +57,22 @@ describe(`CHT -> OpenMRS flow in a started Node-RED ${nodeRedVersion()}`, functi
   const openmrs = async (path: string): Promise<any> => (await fetch(`${harness.sandboxUrl('openmrs')}/openmrs/ws/rest/v1${path}`, { headers: OPENMRS_AUTH })).json();
   const control = (system: 'cht' | 'openmrs', path: string, body?: unknown, method = 'POST') =>
     fetch(`${harness.sandboxUrl(system)}/_sandbox/${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const fhir = (path: string, init: RequestInit = {}) =>
+    fetch(`${harness.sandboxUrl('openmrs')}/openmrs/ws/fhir2/R4${path}`, { ...init, headers: { ...OPENMRS_AUTH, 'Content-Type': 'application/fhir+json', ...(init.headers ?? {}) } });
+  const requests = async (system: 'cht' | 'openmrs', query: string): Promise<Array<{ method: string; path: string; status: number }>> =>
+    (await control(system, `requests?${query}`, undefined, 'GET')).json() as Promise<Array<{ method: string; path: string; status: number }>>;
+  const facilityVisits = async (): Promise<Array<{ _id: string; fields: Record<string, unknown>; errors?: unknown[] }>> => {
+    const response = await fetch(`${harness.sandboxUrl('cht')}/medic/_design/medic-client/_view/reports_by_form?key=${encodeURIComponent(JSON.stringify(['FACVISIT']))}&include_docs=true`, { headers: CHT_AUTH });
+    return ((await response.json()) as { rows: Array<{ doc: any }> }).rows.map((row) => row.doc);
+  };
+  /** The upstream FHIR2 Encounter sample, as the facility records it for this patient. */
+  const facilityEncounter = async (patientUuid: string, display: string): Promise<string> => {
+    const sample = sampleJson<Record<string, any>>('openmrs-fhir/encounter-create-request.json');
+    const response = await fhir('/Encounter', { method: 'POST', body: JSON.stringify({ ...sample, subject: { reference: `Patient/${patientUuid}`, display } }) });
+    const text = await response.text();
+    assert.equal(response.status, 201, text);
+    return (JSON.parse(text) as { id: string }).id;
+  };
   const patientWithChtId = async (id: string): Promise<{ uuid: string; person: { display: string; gender: string } } | undefined> =>
     (await openmrs(`/patient?identifier=${encodeURIComponent(id)}&v=full`)).results[0];
   const referralsOf = async (patient: string): Promise<Encounter[]> =>
@@ -90,6 +108,22 @@ describe(`CHT -> OpenMRS flow in a started Node-RED ${nodeRedVersion()}`, functi
     const patient = await eventually(() => patientWithChtId(id), 20_000, 200);
     assert.match(patient.person.display, /Wanjiku Kamau/);
     assert.equal(patient.person.gender, 'F');
+    const created = await requests('openmrs', `method=POST&path=${encodeURIComponent('^/openmrs/ws/fhir2/R4/Patient$')}`);
+    assert.equal(created.filter((entry) => entry.status === 201).length, 1, 'created through FHIR2, once');
+    assert.equal((await requests('openmrs', `method=POST&path=${encodeURIComponent('^/openmrs/ws/rest/v1/patient$')}`)).length, 0, 'not through REST');
+
+    // CHT re-sends the doc when its payload changes: the patient is found and updated, not created twice.
+    const again = await fetch(`${harness.runtime.url}/cht/outbound`, {
+      method: 'POST',
+      headers: { ...RECEIVER_AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'patient', id, name: 'Wanjiku Kamau', sex: 'female', date_of_birth: '1994-02-03', phone: '+254733111999' }),
+    });
+    assert.equal(again.status, 200, await again.text());
+    const [updated, ...others] = (await openmrs(`/patient?identifier=${encodeURIComponent(id)}&v=full`)).results as Array<{ uuid: string; person: { attributes: Array<{ display: string; voided?: boolean }> } }>;
+    assert.equal(others.length, 0);
+    assert.equal(updated.uuid, patient.uuid);
+    assert.ok(updated.person.attributes.some((attribute) => !attribute.voided && attribute.display.includes('+254733111999')), JSON.stringify(updated.person.attributes));
+    assert.equal((await requests('openmrs', `method=POST&path=${encodeURIComponent('^/openmrs/ws/fhir2/R4/Patient$')}`)).length, 1);
   });
 
   it('makes a referral report one Referral encounter with its obs, once, even when re-pushed', async () => {
@@ -117,6 +151,41 @@ describe(`CHT -> OpenMRS flow in a started Node-RED ${nodeRedVersion()}`, functi
     const again = await fetch(`${harness.runtime.url}/cht/outbound`, { method: 'POST', headers: { ...RECEIVER_AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify(pushed.payload) });
     assert.equal(again.status, 200);
     assert.equal((await referralsOf(patient.uuid)).length, 1);
+  });
+
+  it('returns a facility encounter of a CHT patient to CHT as a FACVISIT report about her, without echo', async () => {
+    const id = await createPatient('Amani Wekesa');
+    const patient = await eventually(() => patientWithChtId(id), 20_000, 200);
+    const pushesBefore = ((await (await control('cht', 'deliveries', undefined, 'GET')).json()) as unknown[]).length;
+    const encounter = await facilityEncounter(patient.uuid, 'Amani Wekesa');
+    const report = await eventually(async () => (await facilityVisits()).find((candidate) => candidate.fields.openmrs_encounter === encounter), 20_000, 200);
+    assert.equal(report.fields.patient_id, id);
+    assert.equal(report.fields.patient_uuid, id);
+    assert.equal(report.fields.openmrs_patient, patient.uuid);
+    assert.equal(report.fields.encounter_type, 'Consultation');
+    assert.equal(report.fields.chis_origin, 'chis-node-red', 'the write carries its origin');
+    assert.equal(report.errors?.length ?? 0, 0, JSON.stringify(report.errors));
+
+    // A few polls later: still one report, and CHT pushed nothing back to the EMR because of it.
+    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    assert.equal((await facilityVisits()).filter((candidate) => candidate.fields.openmrs_encounter === encounter).length, 1);
+    const pushes = (await (await control('cht', 'deliveries', undefined, 'GET')).json()) as Array<{ push: string; payload?: { id?: string } }>;
+    assert.ok(!pushes.slice(pushesBefore).some((delivery) => delivery.payload?.id === report._id), 'the report did not echo to the EMR');
+  });
+
+  it('returns neither the encounters CHT itself sent nor encounters of patients CHT does not know', async () => {
+    // The referral encounters written by the previous tests are of a type CHT sends: none came back.
+    const returned = new Set((await facilityVisits()).map((visit) => visit.fields.openmrs_encounter));
+    const encounters = ((await (await fhir('/Encounter?_count=100')).json()) as { entry?: Array<{ resource: { id: string; type: Array<{ coding: Array<{ code: string }> }> } }> }).entry ?? [];
+    const referrals = encounters.filter((entry) => entry.resource.type[0].coding[0].code === openmrsSeed.ENCOUNTER_TYPES.referral);
+    assert.ok(referrals.length > 0);
+    for (const referral of referrals) assert.ok(!returned.has(referral.resource.id), `referral ${referral.resource.id} echoed back to CHT`);
+    // A seeded OpenMRS patient without a CHT Patient ID.
+    const encounter = await facilityEncounter(openmrsSeed.PATIENTS.baraka, 'Baraka Mwangi');
+    await eventually(async () => ((await requests('openmrs', `method=GET&path=/openmrs/ws/rest/v1/patient/${openmrsSeed.PATIENTS.baraka}`)).length ? true : undefined), 20_000, 200);
+    // Time for a report to be written, had the flow gone on.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.ok(!(await facilityVisits()).some((visit) => visit.fields.openmrs_encounter === encounter));
   });
 
   it('answers a report for a patient OpenMRS does not know with 422 not-found', async () => {

@@ -80,6 +80,7 @@ describe('chis-cht-changes-source node', function () {
     assert.equal(messages.some((msg) => msg.payload.form === 'YYYZ'), false, 'other forms are left out');
     const personMsg = messages.find((msg) => msg.payload._id === person.id);
     assert.equal(personMsg.topic, 'person');
+    assert.equal(personMsg.correlationId, person.id, 'the doc id correlates what the flow does with it');
     assert.equal(personMsg.payload.parent.name, 'Achieng Household');
     assert.equal(personMsg.payload.parent.parent.name, 'Nyalenda Health Center');
     assert.equal(personMsg.payload.parent.parent.parent.name, 'Kisumu District Hospital');

@@ -80,6 +80,7 @@ describe('chis-cht-outbound-receiver node', function () {
     assert.match(first.payload.patient_id, /^\d+$/);
     assert.deepEqual(first.cht, { docId: person.id, payloadHash: payloadHash(first.payload), resend: false });
     assert.equal(first.topic, person.id);
+    assert.equal(first.correlationId, person.id);
 
     // The doc changes in CHT: CHT pushes the new payload, which is an update, not a duplicate.
     await client.updateDoc(person.id, { name: 'Akinyi Odhiambo Otieno' });

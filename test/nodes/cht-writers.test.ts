@@ -73,6 +73,7 @@ describe('CHT writer nodes', function () {
       const { ok, msg } = await send({ from: seed.CHW_PHONE, reported_date: 1_700_000_000_000, fields: { patient_id: seed.PATIENT_MARY_PATIENT_ID, patient_temp_deg_f: 101 } });
       assert.equal(ok, true, JSON.stringify(msg.error));
       assert.equal(msg.payload.form, 'REF');
+      assert.equal(msg.correlationId, msg.payload.id, 'without an upstream correlation id, the report written');
       assert.deepEqual(msg.journal, [{ system: 'cht', resource: 'data_record', id: msg.payload.id, action: 'created', configId: 'cht', detail: { form: 'REF' } }]);
       const report = await client.getReport(msg.payload.id);
       assert.equal(report.type, 'data_record');
@@ -105,8 +106,11 @@ describe('CHT writer nodes', function () {
   describe('chis-cht-contact-writer', () => {
     it('creates a person under the configured place', async () => {
       await loadFlow([chtConfig, contactWriter], flow(baseUrl, { type: 'chis-cht-contact-writer', kind: 'person', parent: seed.CLINIC_ID }), credentials);
-      const { ok, msg } = await send({ name: 'Jane Adhiambo', phone: '+254700000001', date_of_birth: '2001-02-03' });
+      const result = outcome();
+      helper.getNode('w').receive({ payload: { name: 'Jane Adhiambo', phone: '+254700000001', date_of_birth: '2001-02-03' }, correlationId: 'report-from-upstream' } as never);
+      const { ok, msg } = await result;
       assert.equal(ok, true, JSON.stringify(msg.error));
+      assert.equal(msg.correlationId, 'report-from-upstream', 'an upstream correlation id is kept');
       assert.deepEqual(msg.journal, [{ system: 'cht', resource: 'person', id: msg.payload.id, action: 'created', configId: 'cht' }]);
       const person = await client.getPerson(msg.payload.id, { withLineage: true });
       assert.equal(person.type, 'person');
@@ -178,6 +182,7 @@ describe('CHT writer nodes', function () {
       const { ok, msg } = await result;
       assert.equal(ok, true, JSON.stringify(msg.error));
       assert.equal(msg.cht.attempts, 2);
+      assert.equal(msg.correlationId, seed.PATIENT_PETER_ID);
       const stored = await client.getDoc(seed.PATIENT_PETER_ID);
       assert.equal(stored.short_name, 'Pete', 'the other writer\'s change is kept');
       assert.equal(stored.external_id, 'OMRS-42');

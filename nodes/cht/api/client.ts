@@ -98,6 +98,24 @@ export class ChtClient {
     return this.call({ path: `api/v1/report/${encodeURIComponent(id)}`, query: { with_lineage: options.withLineage ? 'true' : undefined }, signal: options.signal });
   }
 
+  /** A person or place by uuid (`/api/v1/contact`), or undefined when there is none. */
+  async getContact(id: string, options: CallOptions & { withLineage?: boolean } = {}): Promise<ChtDoc | undefined> {
+    const response = await this.http
+      .request<ChtDoc>({ path: `api/v1/contact/${encodeURIComponent(id)}`, query: { with_lineage: options.withLineage ? 'true' : undefined }, acceptStatus: [404], signal: options.signal })
+      .catch((error: unknown) => {
+        throw classifyChtError(error);
+      });
+    return response.status === 404 ? undefined : response.data;
+  }
+
+  /**
+   * One page of contact uuids (`/api/v1/contact/uuid`) by freetext and/or contact type; a
+   * `key:value` freetext matches that field exactly (CHT indexes values lower-cased).
+   */
+  contactUuids(query: { freetext?: string; type?: string; cursor?: string; limit?: number }, options: CallOptions = {}): Promise<{ data: string[]; cursor: string | null }> {
+    return this.call({ path: 'api/v1/contact/uuid', query: { freetext: query.freetext, type: query.type, cursor: query.cursor, limit: query.limit }, signal: options.signal });
+  }
+
   /** The contacts with this phone number, hydrated; none is an empty list, not an error. */
   async contactsByPhone(phone: string, options: CallOptions = {}): Promise<ChtDoc[]> {
     const response = await this.http

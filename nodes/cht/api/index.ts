@@ -13,3 +13,4 @@ export * from './changes';
 export * from './outbound';
 export * from './schemas';
 export * from './writes';
+export * from './contact-lookup';
