@@ -8,11 +8,26 @@
   if (window.CHIS && window.CHIS.mapperEditor) return;
 
   var PREVIEW_DELAY_MS = 300;
+  // Large forms (50+ rows): wait longer after the last keystroke, the preview maps every row.
+  var PREVIEW_DELAY_LARGE_MS = 700;
+  var LARGE_MAPPING_ROWS = 40;
+  var SAMPLE_KEY = 'chis-mapper-sample:';
   var MAX_SUGGESTIONS = 200;
   var FORBIDDEN = ['__proto__', 'constructor', 'prototype'];
   var TYPES = ['auto', 'string', 'number', 'integer', 'boolean', 'date', 'datetime', 'json'];
-  // Samples may hold patient data: kept for this editor session only, never saved in the flow.
-  var samples = {};
+  // Samples may hold patient data: kept for this browser tab's session (sessionStorage, so a
+  // reload keeps it and closing the tab forgets it), never saved in the flow.
+  var samples = {
+    get: function (id) {
+      try { return window.sessionStorage.getItem(SAMPLE_KEY + id) || ''; } catch { return ''; }
+    },
+    set: function (id, text) {
+      try {
+        if (text) window.sessionStorage.setItem(SAMPLE_KEY + id, text);
+        else window.sessionStorage.removeItem(SAMPLE_KEY + id);
+      } catch { /* storage full or disabled: the sample is simply not remembered */ }
+    },
+  };
   var pendingPreview;
 
   /** Values typed in a box: JSON when they parse as JSON (numbers, true, "quoted"), text otherwise. */
@@ -73,6 +88,11 @@
 
   function prepare(node) {
     var _ = function (key, options) { return node._('mapper.' + key, options); };
+    // Labels added after the first release: English until the locale files carry them.
+    var label = function (key, fallback, options) {
+      var value = _(key, options);
+      return value && value !== 'mapper.' + key ? value : fallback;
+    };
     var mapping;
     try {
       mapping = JSON.parse($('#node-input-mapping').val() || '{}');
@@ -89,7 +109,7 @@
     $('#node-input-sourceProperty').typedInput({ default: 'msg', types: ['msg'] });
     $('#node-input-outputProperty').typedInput({ default: 'msg', types: ['msg'] });
     $('#chis-mapper-keep').val(mapping.keep === 'source' ? 'source' : 'none');
-    $sample.val(samples[node.id] || '');
+    $sample.val(samples.get(node.id));
 
     var $target = $('#node-input-targetSchema');
     $.getJSON('chis/mapper/targets').done(function (targets) {
@@ -248,7 +268,7 @@
       sortable: true,
       scrollOnAdd: true,
       addButton: _('label.addRow'),
-      removeItem: function () { schedulePreview(); },
+      removeItem: function () { applyFilter(); schedulePreview(); },
       sortItems: function () { schedulePreview(); },
     });
     fields.forEach(function (field) { $list.editableList('addItem', field); });
@@ -268,11 +288,16 @@
       });
       $messages.empty();
       errors.forEach(function (error) { $('<li>').text(error.message).appendTo($messages); });
+      applyFilter();
     }
 
+    var lastRequest;
     function preview() {
       var text = $sample.val().trim();
-      samples[node.id] = $sample.val();
+      samples.set(node.id, $sample.val());
+      var request = JSON.stringify({ mapping: collectMapping(), sourceProperty: $('#node-input-sourceProperty').typedInput('value'), sample: text });
+      if (request === lastRequest) return;
+      lastRequest = request;
       if (!text) {
         $output.text(_('preview.noSample'));
         showErrors([]);
@@ -309,10 +334,37 @@
 
     function schedulePreview() {
       clearTimeout(pendingPreview);
-      pendingPreview = setTimeout(preview, PREVIEW_DELAY_MS);
+      pendingPreview = setTimeout(preview, rows().length > LARGE_MAPPING_ROWS ? PREVIEW_DELAY_LARGE_MS : PREVIEW_DELAY_MS);
     }
 
-    $('#chis-mapper-editor').on('input change', 'input, select, textarea', schedulePreview);
+    // Filter over the rows: by any text in the row (target, source, note), or only rows in error.
+    var $filter = $('#chis-mapper-filter').attr('placeholder', label('placeholder.filter', 'Filter fields, e.g. weight or case_id'));
+    var $errorsOnly = $('#chis-mapper-errors-only');
+    $('#chis-mapper-errors-only-label').text(label('label.errorsOnly', 'only fields with errors'));
+    function applyFilter() {
+      var words = String($filter.val() || '').toLowerCase().split(/\s+/).filter(Boolean);
+      var errorsOnly = $errorsOnly.is(':checked');
+      var total = 0;
+      var shown = 0;
+      rows().each(function () {
+        var $row = $(this);
+        var haystack = $row.find('input, select').map(function () { return String($(this).val() || ''); }).get().join(' ').toLowerCase();
+        var visible = words.every(function (word) { return haystack.indexOf(word) !== -1; }) &&
+          (!errorsOnly || $row.hasClass('chis-mapper-row-invalid') || $row.find('.chis-mapper-row-invalid').length > 0);
+        $row.closest('li').toggle(visible);
+        total += 1;
+        if (visible) shown += 1;
+      });
+      $('#chis-mapper-count').text(shown === total ? label('label.fieldCount', total + ' fields', { count: total }) : label('label.fieldsShown', shown + ' of ' + total + ' fields', { shown: shown, count: total }));
+    }
+    $filter.on('input', applyFilter);
+    $errorsOnly.on('change', applyFilter);
+    applyFilter();
+
+    $('#chis-mapper-editor').on('input change', 'input, select, textarea', function (event) {
+      if (event.target === $filter[0] || event.target === $errorsOnly[0]) return;
+      schedulePreview();
+    });
     $target.on('change', schedulePreview);
 
     $('#chis-mapper-suggest').on('click', function () {
@@ -341,6 +393,7 @@
         added += 1;
       });
       RED.notify(_('label.suggested', { count: added }), added ? 'success' : 'compact');
+      applyFilter();
       schedulePreview();
     });
 
@@ -360,12 +413,12 @@
   function save(node) {
     clearTimeout(pendingPreview);
     $('#node-input-mapping').val(JSON.stringify(collectMapping()));
-    samples[node.id] = $('#chis-mapper-sample').val();
+    samples.set(node.id, $('#chis-mapper-sample').val());
   }
 
   function cancel(node) {
     clearTimeout(pendingPreview);
-    samples[node.id] = $('#chis-mapper-sample').val();
+    samples.set(node.id, $('#chis-mapper-sample').val());
   }
 
   function resize(size) {

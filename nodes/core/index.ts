@@ -26,3 +26,5 @@ export * from './operations';
 export * from './attention';
 export { runSaga, SagaStore, type StepDefinition, type SagaState, type SagaOutcome } from './saga';
 export * from './request-context';
+export * from './migrate';
+export * from './writer-kit';
