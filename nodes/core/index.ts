@@ -28,3 +28,6 @@ export { runSaga, SagaStore, type StepDefinition, type SagaState, type SagaOutco
 export * from './request-context';
 export * from './migrate';
 export * from './writer-kit';
+export * from './outbox';
+export * from './circuit-breaker';
+export { registerOutboxAdmin, claimQueue, OUTBOX_DATABASE } from './outbox-admin';

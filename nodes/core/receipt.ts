@@ -12,7 +12,7 @@ interface ReceiptDef extends NodeDef {
   outcome: 'auto' | 'accept' | 'reject';
 }
 
-type ErrorMsg = NodeMessage & { _receipt?: string; error?: { message?: string; code?: ErrorCode; cause?: { retryable?: boolean } } };
+type ErrorMsg = NodeMessage & { _receipt?: string; error?: { message?: string; code?: ErrorCode; cause?: { retryable?: boolean; status?: number; retryAfterMs?: number } } };
 
 const RETRYABLE: ReadonlySet<string> = new Set(['timeout', 'unreachable', 'rate-limited', 'remote-error']);
 
@@ -21,7 +21,11 @@ export function outcomeFor(msg: ErrorMsg, mode: ReceiptDef['outcome']): ReceiptO
   if (!failed) return { accepted: true };
   const code = msg.error?.code ?? 'remote-error';
   const retryable = msg.error?.cause?.retryable ?? RETRYABLE.has(code);
-  return { accepted: false, code, message: msg.error?.message ?? 'rejected by the flow', retryable };
+  const outcome: ReceiptOutcome = { accepted: false, code, message: msg.error?.message ?? 'rejected by the flow', retryable };
+  const cause = msg.error?.cause;
+  if (typeof cause?.status === 'number') outcome.status = cause.status;
+  if (typeof cause?.retryAfterMs === 'number') outcome.retryAfterMs = cause.retryAfterMs;
+  return outcome;
 }
 
 export default function register(RED: NodeAPI): void {

@@ -9,7 +9,16 @@ import type { ErrorCode } from './errors';
 
 export type ReceiptOutcome =
   | { accepted: true; detail?: Record<string, unknown> }
-  | { accepted: false; code: ErrorCode | 'no-receipt'; message: string; retryable: boolean };
+  | {
+    accepted: false;
+    code: ErrorCode | 'no-receipt';
+    message: string;
+    retryable: boolean;
+    /** The remote system's HTTP status, when one answered. */
+    status?: number;
+    /** When a retryable rejection should be tried again (an outbox over its bound, a 429). */
+    retryAfterMs?: number;
+  };
 
 interface Pending {
   resolve(outcome: ReceiptOutcome): void;
@@ -44,6 +53,12 @@ export function settleReceipt(id: string, outcome: ReceiptOutcome): boolean {
 /** Cancels every open receipt of a closing receiver so its senders retry later. */
 export function cancelReceipts(ids: Iterable<string>): void {
   for (const id of ids) settleReceipt(id, { accepted: false, code: 'unreachable', message: 'receiver closed', retryable: true });
+}
+
+/** The Retry-After header (whole seconds) a sender gets with a 503. */
+export function retryAfterSeconds(outcome: Extract<ReceiptOutcome, { accepted: false }>, fallbackSeconds = 60): string {
+  const ms = outcome.retryAfterMs;
+  return String(ms !== undefined && Number.isFinite(ms) && ms > 0 ? Math.ceil(ms / 1000) : fallbackSeconds);
 }
 
 /** The HTTP status a sender should see for a rejected message: retry later, or give up. */

@@ -4,7 +4,7 @@
  * the sender only when the flow confirms (2xx) or fails (503 = retry later, 422 = give up).
  */
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
-import { openReceipt, cancelReceipts, rejectionStatus, type ReceiptOutcome } from './receipts';
+import { openReceipt, cancelReceipts, rejectionStatus, retryAfterSeconds, type ReceiptOutcome } from './receipts';
 import { registerReceiver, type BodyFormat, type ReceivedRequest, type ReceiverAnswer } from './receiver';
 import type { ReceiverAuthConfigNode } from './receiver-auth-config';
 import { SeenIds } from './seen-ids';
@@ -114,7 +114,7 @@ export class ReceiverEndpoint {
     this.counts.rejected += 1;
     this.render(`${outcome.code}`);
     const status = rejectionStatus(outcome);
-    return { status, headers: status === 503 ? { 'Retry-After': '60' } : undefined, body: { error: outcome.message, code: outcome.code } };
+    return { status, headers: status === 503 ? { 'Retry-After': retryAfterSeconds(outcome) } : undefined, body: { error: outcome.message, code: outcome.code } };
   }
 
   private answer(outcome: 'accepted' | 'duplicate' | 'skipped', classified: Classified): ReceiverAnswer {

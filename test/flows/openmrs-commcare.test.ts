@@ -1,7 +1,8 @@
 /**
  * The OpenMRS <-> CommCare workflow, driven end to end in a started Node-RED against the
- * sandboxes: follow-up patients become CommCare cases; forwarded visit forms become one
- * encounter with its obs on the right patient, exactly once, even when OpenMRS misbehaves.
+ * sandboxes: follow-up patients become CommCare cases; forwarded visit forms go through the
+ * durable outbox and become one encounter with its obs on the right patient, exactly once, even
+ * when OpenMRS misbehaves, is down, or Node-RED is killed with forms waiting.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +20,9 @@ const CIEL = (n: number): string => `${n}${'A'.repeat(36 - String(n).length)}`;
 
 interface CommcareCase { case_id: string; external_id: string; case_name: string; owner_id: string; properties: Record<string, string> }
 interface Encounter { uuid: string; obs: Array<{ uuid: string; concept: { uuid: string }; value: unknown }> }
+interface QueueView { queue: string; ready: number; inflight: number; dead: number; depth: number; circuit: string | null }
+interface DeadLetterView { id: number; key: string | null; attempts: number; error: { code: string; message: string; status?: number }; msg: { form?: { id?: string } } }
+const QUEUE = 'openmrs-encounters';
 
 describe(`OpenMRS <-> CommCare flows in a started Node-RED ${nodeRedVersion()}`, function () {
   this.timeout(180_000);
@@ -51,6 +55,12 @@ describe(`OpenMRS <-> CommCare flows in a started Node-RED ${nodeRedVersion()}`,
       },
     };
   }
+
+  const encounterQueue = async (): Promise<QueueView | undefined> =>
+    (await harness.runtime.api<{ queues: QueueView[] }>('GET', '/chis/outbox')).queues.find((queue) => queue.queue === QUEUE);
+  const deadLetters = async (): Promise<DeadLetterView[]> =>
+    (await harness.runtime.api<{ deadLetters: DeadLetterView[] }>('GET', `/chis/outbox/dead-letters?queue=${QUEUE}`)).deadLetters;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   const postForm = (form: unknown) => fetch(`${harness.runtime.url}/commcare/forms`, {
     method: 'POST',
@@ -92,8 +102,11 @@ describe(`OpenMRS <-> CommCare flows in a started Node-RED ${nodeRedVersion()}`,
     const form = followUpForm(caseOfAmina.case_id, { visit_date: '2026-11-20', weight_kg: '61.5', temperature_c: '38.2', danger_signs: 'yes' });
     const first = await postForm(form);
     assert.equal(first.status, 200, await first.text());
-    const encounters = await encountersOf(openmrsSeed.PATIENTS.amina);
-    assert.equal(encounters.length, before + 1);
+    // CommCare's 2xx means "stored in the outbox"; the encounter follows in the background.
+    const encounters = await eventually(async () => {
+      const written = await encountersOf(openmrsSeed.PATIENTS.amina);
+      return written.length === before + 1 ? written : undefined;
+    }, 20_000);
     const written = encounters.find((encounter) => encounter.obs.some((obs) => obs.value === 61.5));
     assert.ok(written, 'the new encounter carries the form\'s weight');
     assert.equal(written.obs.length, 3, 'one obs per mapped question');
@@ -103,6 +116,7 @@ describe(`OpenMRS <-> CommCare flows in a started Node-RED ${nodeRedVersion()}`,
     assert.equal((byConcept.get(CIEL(999101)) as { uuid: string }).uuid, CIEL(1065));
     const again = await postForm(form);
     assert.equal(again.status, 200);
+    await sleep(1_000);
     assert.equal((await encountersOf(openmrsSeed.PATIENTS.amina)).length, before + 1, 'a re-sent form writes nothing new');
   });
 
@@ -118,12 +132,16 @@ describe(`OpenMRS <-> CommCare flows in a started Node-RED ${nodeRedVersion()}`,
     assert.ok(deliveries.some((delivery) => delivery.target === 'form-forwarding:followup' && delivery.status === 200), 'HQ saw a 2xx');
   });
 
-  it('answers a form for an unknown patient with not-found and writes nothing', async () => {
+  it('keeps a form for an unknown patient as a dead letter with code not-found, and writes nothing', async () => {
     const unknownCase = randomUUID();
     const encounterCreatesBefore = (await (await sandboxControl('openmrs', 'requests?method=POST&path=/encounter$', undefined, 'GET')).json() as unknown[]).length;
-    const response = await postForm(followUpForm(unknownCase, { visit_date: '2026-11-20', weight_kg: '50', temperature_c: '37', danger_signs: 'no' }));
-    assert.equal(response.status, 422);
-    assert.equal(((await response.json()) as { code: string }).code, 'not-found');
+    const form = followUpForm(unknownCase, { visit_date: '2026-11-20', weight_kg: '50', temperature_c: '37', danger_signs: 'no' });
+    const response = await postForm(form);
+    assert.equal(response.status, 200, 'stored: CommCare need not send it again');
+    const letter = await eventually(async () => (await deadLetters()).find((dead) => dead.key === form.id), 20_000);
+    assert.equal(letter.error.code, 'not-found');
+    assert.equal(letter.attempts, 1, 'a permanent error is not retried');
+    assert.equal(letter.msg.form?.id, form.id, 'the form is kept with its error');
     const encounterCreatesAfter = (await (await sandboxControl('openmrs', 'requests?method=POST&path=/encounter$', undefined, 'GET')).json() as unknown[]).length;
     assert.equal(encounterCreatesAfter, encounterCreatesBefore);
   });
@@ -152,15 +170,68 @@ describe(`OpenMRS <-> CommCare flows in a started Node-RED ${nodeRedVersion()}`,
       visit_date: `2026-11-${String(index + 1).padStart(2, '0')}`, weight_kg: String(70 + index), temperature_c: '37', danger_signs: 'no',
     }));
     try {
-      // As CommCare does: a form whose delivery failed is forwarded again later.
-      for (const form of forms) {
-        await eventually(async () => (await postForm(form)).status === 200, 60_000, 200);
-      }
+      for (const form of forms) assert.equal((await postForm(form)).status, 200, 'stored at once, whatever OpenMRS does');
+      await eventually(async () => (await encountersOf(openmrsSeed.PATIENTS.baraka)).length >= before + forms.length, 60_000, 250);
     } finally {
       await sandboxControl('openmrs', 'faults', undefined, 'DELETE');
     }
+    await eventually(async () => (await encounterQueue())?.depth === 0, 30_000);
     const encounters = await encountersOf(openmrsSeed.PATIENTS.baraka);
     assert.equal(encounters.length, before + forms.length, 'exactly one encounter per form');
+  });
+
+  it('answers CommCare 2xx while OpenMRS is down, queues the forms, and writes each exactly once when it is back', async () => {
+    const [caseOfBaraka] = await commcareCases(openmrsSeed.PATIENTS.baraka);
+    const before = (await encountersOf(openmrsSeed.PATIENTS.baraka)).length;
+    const forms = Array.from({ length: 5 }, (_, index) => followUpForm(caseOfBaraka.case_id, {
+      visit_date: `2026-10-${String(index + 1).padStart(2, '0')}`, weight_kg: String(80 + index), temperature_c: '36.8', danger_signs: 'no',
+    }));
+    const encounterCreates = async () => ((await (await sandboxControl('openmrs', 'requests?method=POST&path=/encounter$&status=201', undefined, 'GET')).json()) as unknown[]).length;
+    const createdBefore = await encounterCreates();
+    await sandboxControl('openmrs', 'faults', { path: '^/openmrs/', rate: 1, status: 503 });
+    try {
+      for (const form of forms) {
+        const response = await postForm(form);
+        assert.equal(response.status, 200, `CommCare gets 2xx during the outage: ${await response.text()}`);
+      }
+      const queued = await encounterQueue();
+      assert.equal(queued?.depth, forms.length, 'the forms wait in the outbox');
+      // A re-sent form during the outage is not queued twice.
+      assert.equal((await postForm(forms[0])).status, 200);
+      assert.equal((await encounterQueue())?.depth, forms.length);
+      // Down for longer than the writer's own retries: the outbox's retries fail too, and the
+      // circuit opens after 5 failures in a row (the status reads "circuit open (retry in N s)").
+      await eventually(async () => (await encounterQueue())?.circuit === 'open', 45_000, 250);
+      assert.equal(await encounterCreates(), createdBefore, 'nothing written while OpenMRS is down');
+      assert.equal((await encounterQueue())?.depth, forms.length, 'still queued, none lost or dead-lettered');
+    } finally {
+      await sandboxControl('openmrs', 'faults', undefined, 'DELETE');
+    }
+    await eventually(async () => (await encounterQueue())?.depth === 0, 60_000, 250);
+    const encounters = await encountersOf(openmrsSeed.PATIENTS.baraka);
+    assert.equal(encounters.length, before + forms.length, 'every form became exactly one encounter');
+  });
+
+  it('delivers every queued form exactly once after a kill -9 of Node-RED', async () => {
+    const [caseOfAmina] = await commcareCases(openmrsSeed.PATIENTS.amina);
+    const before = (await encountersOf(openmrsSeed.PATIENTS.amina)).length;
+    const forms = Array.from({ length: 6 }, (_, index) => followUpForm(caseOfAmina.case_id, {
+      visit_date: `2026-09-${String(index + 1).padStart(2, '0')}`, weight_kg: String(55 + index), temperature_c: '37.1', danger_signs: 'no',
+    }));
+    // OpenMRS answers slowly, so some forms are mid-delivery when Node-RED dies.
+    await sandboxControl('openmrs', 'faults', { path: '^/openmrs/ws/rest/v1/encounter', rate: 1, latencyMs: 1_500 });
+    try {
+      for (const form of forms) assert.equal((await postForm(form)).status, 200);
+      await eventually(async () => ((await encounterQueue())?.inflight ?? 0) > 0, 10_000);
+      await harness.runtime.kill9();
+    } finally {
+      await sandboxControl('openmrs', 'faults', undefined, 'DELETE');
+    }
+    await harness.restart();
+    await eventually(async () => (await encounterQueue())?.depth === 0, 60_000, 250);
+    await sleep(1_000);
+    const encounters = await encountersOf(openmrsSeed.PATIENTS.amina);
+    assert.equal(encounters.length, before + forms.length, 'every accepted form written once: none lost, none doubled');
   });
 
   it('neither skips nor re-sends a patient across a crash of Node-RED between checkpoints', async () => {
