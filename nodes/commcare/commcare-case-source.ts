@@ -55,7 +55,7 @@ export default function register(RED: NodeAPI): void {
 
     const emit = (cases: CommcareCase[]): void => {
       if (def.output === 'batch') this.send({ payload: cases, topic: def.caseType || 'commcare/cases' } as NodeMessage);
-      else for (const record of cases) this.send({ payload: record, topic: record.case_type, case_id: record.case_id } as NodeMessage);
+      else for (const record of cases) this.send({ payload: record, topic: record.case_type, case_id: record.case_id, correlationId: record.case_id } as NodeMessage);
       sent += cases.length;
     };
 

@@ -48,7 +48,7 @@ export default function register(RED: NodeAPI): void {
         toMessage: (request) => {
           const verdict = verdicts.get(request);
           if (verdict?.kind !== 'accept') return { payload: request.body };
-          return { payload: verdict.payload, form: verdict.facts, topic: verdict.facts.xmlns } as NodeMessage;
+          return { payload: verdict.payload, form: verdict.facts, topic: verdict.facts.xmlns, correlationId: verdict.facts.id } as NodeMessage;
         },
         acceptedAnswer: (outcome, classified) => ({
           status: 200,

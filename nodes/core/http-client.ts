@@ -8,6 +8,7 @@
  * request fails the same way with message 'client closed'. Checking `error.name === 'AbortError'`
  * therefore tells a deliberate cancel from a failure, and `code` still means "did not complete".
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosResponse } from 'axios';
@@ -15,7 +16,7 @@ import type { AuthProvider } from './auth';
 import { type ErrorCode, IntegrationError, abortReason, classifyNetworkError, classifyStatus, defaultErrorSummary, isIntegrationError, truncate } from './errors';
 import { ConcurrencyLimiter, type LimiterStats } from './limiter';
 import { credentialsInUrl, isSensitiveHeader, redactDeep, redactText, redactUrl } from './redact';
-import { noteExchange } from './request-context';
+import { isRecording, noteExchange, reportExchange } from './request-context';
 import { DEFAULT_RETRY, type RetryPolicy, parseRetryAfter, withRetry } from './retry';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -143,6 +144,8 @@ export class HttpClient {
     // Config nodes pass what an editor field held; a fractional limit means its whole part.
     const maxConcurrent = Math.max(1, Math.floor(options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT));
     this.limiter = new ConcurrencyLimiter(maxConcurrent);
+    // Every request in flight or queued listens for close(): thousands are normal, not a leak.
+    setMaxListeners(0, this.closing.signal);
     const keepAlive = options.keepAlive ?? true;
     this.httpAgent = new http.Agent({ keepAlive, maxSockets: maxConcurrent });
     this.httpsAgent = new https.Agent({ keepAlive, maxSockets: maxConcurrent, rejectUnauthorized: options.rejectUnauthorized !== false });
@@ -296,8 +299,12 @@ export class HttpClient {
     const timer = setTimeout(() => timeout.abort(), timeoutMs);
     const linked = linkSignals([signal, timeout.signal]);
     const started = Date.now();
-    const record = (status: number, error?: ErrorCode, responseBody?: unknown): void =>
-      this.record({ method, url: redactUrl(url), status, durationMs: Date.now() - started, attempt, error, requestBody: options.body, responseBody }, secrets());
+    const record = (status: number, error?: ErrorCode, responseBody?: unknown, responseText?: string): void =>
+      this.record(
+        { method, url: redactUrl(url), status, durationMs: Date.now() - started, attempt, error, requestBody: options.body, responseBody },
+        { started, requestText: bodyText(data), responseText },
+        secrets(),
+      );
 
     let response: AxiosResponse<string>;
     try {
@@ -334,7 +341,7 @@ export class HttpClient {
 
     if (isError) {
       const error = this.statusError(method, url, status, body === NOT_JSON ? text : body, responseHeaders, secrets());
-      record(status, error.code, body === NOT_JSON ? text : body);
+      record(status, error.code, body === NOT_JSON ? text : body, text);
       throw error;
     }
     if (body === NOT_JSON) {
@@ -343,10 +350,10 @@ export class HttpClient {
         redactText(`${this.system} ${method} ${redactUrl(url)} returned ${responseHeaders['content-type'] ?? 'a body'} where JSON was expected: ${truncate(defaultErrorSummary(text) ?? '', 200)}`, secrets()),
         { code: 'remote-error', retryable: false, status, system: this.system, request: { method, url: redactUrl(url) } },
       );
-      record(status, error.code, text);
+      record(status, error.code, text, text);
       throw error;
     }
-    record(status, undefined, body);
+    record(status, undefined, body, text);
     return { status, headers: responseHeaders, data: body as T, attempts: attempt, url };
   }
 
@@ -400,10 +407,25 @@ export class HttpClient {
     return error;
   }
 
-  private record(record: RequestRecord, secrets: string[]): void {
+  /** Reports one exchange to the message's recording, the request log and the client's own listener. */
+  private record(record: RequestRecord, wire: { started: number; requestText?: string; responseText?: string }, secrets: string[]): void {
     const listener = this.options.onRequestComplete;
     const redacted = (): RequestRecord => ({ ...record, requestBody: redactDeep(record.requestBody, secrets), responseBody: redactDeep(record.responseBody, secrets) });
-    noteExchange(redacted());
+    if (isRecording()) noteExchange(redacted());
+    // The log gets the bodies as text and redacts them when it writes, off the request's path.
+    reportExchange({
+      time: wire.started,
+      system: this.system,
+      method: record.method,
+      url: record.url,
+      status: record.status === 0 ? null : record.status,
+      durationMs: record.durationMs,
+      attempt: record.attempt,
+      error: record.error,
+      requestBody: wire.requestText,
+      responseBody: wire.responseText,
+      secrets,
+    });
     if (!listener) return;
     try {
       listener(redacted());
@@ -467,6 +489,15 @@ function encodeBody(body: unknown, headers: Record<string, string>): unknown {
   if (Buffer.isBuffer(body) || body instanceof URLSearchParams || ArrayBuffer.isView(body) || body instanceof ArrayBuffer) return body;
   if (!findHeader(headers, 'content-type')) headers['Content-Type'] = 'application/json';
   return JSON.stringify(body);
+}
+
+/** A sent body as text for the request log; binary is summarised as redactDeep does. */
+function bodyText(data: unknown): string | undefined {
+  if (data === undefined || data === null) return undefined;
+  if (typeof data === 'string') return data;
+  if (data instanceof URLSearchParams) return data.toString();
+  if (Buffer.isBuffer(data) || ArrayBuffer.isView(data) || data instanceof ArrayBuffer) return `[binary ${data.byteLength} bytes]`;
+  return undefined;
 }
 
 function flattenHeaders(raw: Record<string, unknown>): Record<string, string> {

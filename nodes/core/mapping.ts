@@ -605,6 +605,24 @@ function applyValueMap(value: unknown, valueMap: NonNullable<CompiledField['valu
   return new Failure(`no value-map entry for the ${describeType(value)} received`);
 }
 
+const RETURNED_FUNCTION = Symbol('returned a function');
+
+/**
+ * A JSONata lambda is a plain object holding its closure, which includes the input document:
+ * copying it would leak the source into the output, so functions of either kind are refused.
+ */
+function cloneResult(result: unknown): unknown {
+  return holdsFunction(result, 0) ? RETURNED_FUNCTION : safeClone(result);
+}
+
+function holdsFunction(value: unknown, depth: number): boolean {
+  if (typeof value === 'function') return true;
+  if (typeof value !== 'object' || value === null || value instanceof Date || ArrayBuffer.isView(value)) return false;
+  if ((value as Record<string, unknown>)._jsonata_lambda === true || (value as Record<string, unknown>)._jsonata_function === true) return true;
+  // Deeper values are refused by safeClone anyway.
+  return depth <= 100 && Object.values(value).some((item) => holdsFunction(item, depth + 1));
+}
+
 /** JSONata messages can quote the offending value (e.g. "Unable to cast value to a number: ..."). */
 function describeExpressionError(error: unknown): string {
   const details = error as { code?: string; message?: string; value?: unknown; position?: number };
@@ -645,21 +663,26 @@ export function compileMapping(mapping: Mapping): CompiledMapping {
       const errors: FieldError[] = [];
       let output: Record<string, unknown> = {};
       if (keepSource) {
-        if (isRecord(source)) output = safeClone(source) as Record<string, unknown>;
-        else errors.push({ target: '(document)', message: `keep "source" needs an object to copy, got ${describeType(source)}` });
+        if (isRecord(source)) {
+          try {
+            output = safeClone(source) as Record<string, unknown>;
+          } catch (error) {
+            errors.push({ target: '(document)', message: `keep "source": ${(error as Error).message}` });
+          }
+        } else errors.push({ target: '(document)', message: `keep "source" needs an object to copy, got ${describeType(source)}` });
       }
       const bindings = hasExpressions ? { msg: context.msg, env: (name: string) => context.env?.(name) } : undefined;
       for (const field of fields) {
         let value: unknown;
         try {
           if (field.sourcePath) value = readPath(source, field.sourcePath);
-          else if (field.expression) value = safeClone(await field.expression.evaluate(source, bindings));
+          else if (field.expression) value = cloneResult(await field.expression.evaluate(source, bindings));
           else value = safeClone(field.constant);
         } catch (error) {
           errors.push({ target: field.target, message: `${field.label}: ${describeExpressionError(error)}` });
           continue;
         }
-        if (typeof value === 'function') value = new Failure('the expression returned a function');
+        if (value === RETURNED_FUNCTION) value = new Failure('the expression returned a function (or a value holding one)');
         else if (isEmpty(value) && field.fallback !== undefined) value = safeClone(field.fallback);
         else if (field.valueMap && !isEmpty(value)) value = applyValueMap(value, field.valueMap);
         if (!(value instanceof Failure) && !isEmpty(value) && field.type !== 'auto') value = coerce(value, field.type, field.zone);

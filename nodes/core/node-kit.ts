@@ -6,7 +6,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { IntegrationError, isIntegrationError } from './errors';
 import { redactDeep } from './redact';
-import { recordingFor, runRecording } from './request-context';
+import { recordingFor, runForMessage } from './request-context';
+import { ensureRequestLog } from './request-log';
 
 const STATUS_INTERVAL_MS = 250;
 
@@ -34,7 +35,21 @@ export function toNodeError(error: unknown): Error {
   return nodeError;
 }
 
-/** Registers an async input handler under Node-RED's (msg, send, done) contract. */
+/**
+ * What ties the remote calls made for a message to its source record in the request log:
+ * `msg.correlationId` (sources and receivers set the form, case or doc id), else the message id.
+ */
+export function correlationIdOf(msg: NodeMessage): string | undefined {
+  const { correlationId, _msgid } = msg as { correlationId?: unknown; _msgid?: unknown };
+  if ((typeof correlationId === 'string' && correlationId) || typeof correlationId === 'number') return String(correlationId);
+  return typeof _msgid === 'string' && _msgid ? _msgid : undefined;
+}
+
+/**
+ * Registers an async input handler under Node-RED's (msg, send, done) contract. The handler
+ * runs with the message's correlation id (and request recording, if any) in scope, so every
+ * call the shared HTTP client makes for it is tagged without the node passing anything.
+ */
 export function handleInput<TMsg extends NodeMessage = NodeMessage>(node: Node, handler: InputHandler<TMsg>): void {
   const inFlight = new Set<AbortController>();
   node.on('input', (msg: NodeMessage, send: Send, done: (error?: Error) => void) => {
@@ -42,7 +57,8 @@ export function handleInput<TMsg extends NodeMessage = NodeMessage>(node: Node, 
     inFlight.add(controller);
     const work = (): Promise<void> => handler(msg as TMsg, send, { signal: controller.signal });
     const recordingId = (msg as { _recordRequests?: unknown })._recordRequests;
-    const run = typeof recordingId === 'string' && recordingId ? runRecording(recordingFor(recordingId), work) : work();
+    const exchanges = typeof recordingId === 'string' && recordingId ? recordingFor(recordingId) : undefined;
+    const run = runForMessage({ correlationId: correlationIdOf(msg), exchanges }, work);
     run
       .then(() => done(), (error: unknown) => done(toNodeError(error)))
       .finally(() => inFlight.delete(controller));
@@ -134,7 +150,8 @@ export interface CredentialFields {
 }
 
 /**
- * registerType with the node's own `this` type. (@types/node-red's signature only accepts
+ * registerType with the node's own `this` type, after setting up what the runtime shares (the
+ * request log). (@types/node-red's signature only accepts
  * constructors whose `this` is the bare Node, so the cast lives here, once.)
  */
 export function registerNodeType<TNode extends Node, TDef extends NodeDef>(
@@ -143,5 +160,7 @@ export function registerNodeType<TNode extends Node, TDef extends NodeDef>(
   constructor: (this: TNode, def: TDef) => void,
   options: { credentials?: CredentialFields } = {},
 ): void {
+  // Once per runtime (idempotent): the request log every node's remote calls go to.
+  ensureRequestLog(RED);
   RED.nodes.registerType(type, constructor as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], options as never);
 }

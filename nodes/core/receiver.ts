@@ -47,6 +47,11 @@ interface HttpApp { use(middleware: Middleware): void }
 
 const registries = new WeakMap<object, Map<string, ReceiverOptions>>();
 const DEFAULT_MAX_BODY = 1024 * 1024;
+/**
+ * Real payloads (CommCare forms, FHIR bundles) nest a few dozen levels at most; deeper bodies
+ * would overflow the stack later, in Node-RED's message cloning or JSON.stringify.
+ */
+export const MAX_NESTING = 100;
 const SENSITIVE_HEADER = /authorization|cookie|token|signature|secret|api-?key/i;
 
 const xmlParser = new XMLParser({
@@ -153,24 +158,50 @@ export function parseBody(format: BodyFormat, raw: Buffer): unknown {
   const text = raw.toString('utf8');
   if (text.includes('\uFFFD') && !Buffer.from(text, 'utf8').equals(raw)) throw new Error('body is not valid UTF-8');
   switch (format) {
-    case 'json':
+    case 'json': {
+      let parsed: unknown;
       try {
-        return JSON.parse(text);
+        parsed = JSON.parse(text);
       } catch (error) {
-        throw new Error(`malformed JSON: ${(error as Error).message}`, { cause: error });
+        // V8 quotes part of the body in its message; the body may be patient data and the
+        // reason ends up in the node status, so only the reason is kept.
+        const reason = (error as Error).message
+          .replace(/token '[\s\S]{1,2}'/, 'character')
+          .replace(/,?\s*(\.\.\.)?"[\s\S]*$/, '') || 'not valid JSON';
+        throw new Error(`malformed JSON: ${reason}`);
       }
+      return withinNesting(parsed);
+    }
     case 'xml': {
       // DTDs are where XXE and entity-expansion attacks live; form submissions never need one.
       if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new Error('XML with a DOCTYPE or ENTITY declaration is not accepted');
       const valid = XMLValidator.validate(text);
       if (valid !== true) throw new Error(`malformed XML: ${valid.err.msg} (line ${valid.err.line})`);
-      return xmlParser.parse(text);
+      let parsed: unknown;
+      try {
+        parsed = xmlParser.parse(text);
+      } catch (error) {
+        throw new Error(`malformed XML: ${(error as Error).message}`);
+      }
+      return withinNesting(parsed);
     }
     case 'form':
       return Object.fromEntries(new URLSearchParams(text));
     default:
       throw new Error('unsupported body format');
   }
+}
+
+/** Measured with an explicit stack: recursion is what a deeply nested body attacks. */
+function withinNesting(value: unknown): unknown {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  while (pending.length) {
+    const [current, depth] = pending.pop() as [unknown, number];
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= MAX_NESTING) throw new Error(`body is nested more than ${MAX_NESTING} levels deep`);
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return value;
 }
 
 async function serve(options: ReceiverOptions, req: IncomingMessage & { body?: unknown; _body?: boolean }, res: ServerResponse, url: URL): Promise<void> {

@@ -83,7 +83,7 @@ export default function register(RED: NodeAPI): void {
       } else {
         for (const item of items) {
           const id = ID_FIELDS[resource].map((field) => item[field]).find((value) => typeof value === 'string');
-          this.send({ topic: typeof id === 'string' ? id : topic, payload: item } as NodeMessage);
+          this.send({ topic: typeof id === 'string' ? id : topic, payload: item, ...(typeof id === 'string' ? { correlationId: id } : {}) } as NodeMessage);
         }
       }
       sent += items.length;

@@ -2,14 +2,14 @@
  * chis-fhir-search-source: polls a FHIR search for resources changed since the last poll
  * (`_lastUpdated`), follows the Bundle's pages, and emits each new resource version once (or
  * each page as an array), with a durable checkpoint so a restart neither re-sends nor skips.
- * Any input message polls at once.
+ * Resources brought by `_include` ride along in msg.included. Any input message polls at once.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { CheckpointStore } from '../core/checkpoint';
 import { badInput } from '../core/errors';
 import { registerNodeType } from '../core/node-kit';
 import { type FhirResource, assertType, parseQuery } from './api/client';
-import { type SearchCheckpoint, pollSearch } from './api/search-poll';
+import { type SearchCheckpoint, includedFor, pollSearch } from './api/search-poll';
 import type { FhirConfigNode } from './fhir-config';
 
 interface SourceDef extends NodeDef {
@@ -64,11 +64,15 @@ export default function register(RED: NodeAPI): void {
       this.status({ fill: lastError ? 'red' : state === 'polling' ? 'blue' : 'green', shape: lastError ? 'ring' : 'dot', text: parts.join(' · ') });
     };
 
-    const emit = (resources: FhirResource[]): void => {
+    const emit = (resources: FhirResource[], included: FhirResource[]): void => {
+      const extra = included.length ? { included } : {};
       if (def.output === 'page') {
-        this.send({ payload: resources, topic: def.resourceType } as NodeMessage);
+        this.send({ payload: resources, topic: def.resourceType, ...extra } as NodeMessage);
       } else {
-        for (const resource of resources) this.send({ payload: resource, topic: `${resource.resourceType}/${resource.id}` } as NodeMessage);
+        // The request log and receipts follow a message by its resource id.
+        for (const resource of resources) {
+          this.send({ payload: resource, topic: `${resource.resourceType}/${resource.id}`, correlationId: resource.id, ...(included.length ? { included: includedFor(resource, included) } : {}) } as NodeMessage);
+        }
       }
       sent += resources.length;
     };

@@ -19,8 +19,10 @@ interface TaskDef extends NodeDef {
   operation: TaskOperation;
   /** Target status of a transition; empty = msg.payload.status. */
   status?: string;
-  /** Business status set with the transition (text); msg.payload.businessStatus wins. */
+  /** Business status set with the transition; msg.payload.businessStatus wins. */
   businessStatus?: string;
+  /** 'str': businessStatus is the text; 'msg': it names a message property holding the text. */
+  businessStatusType?: 'str' | 'msg';
   /** Moves this workflow allows beyond the FHIR diagram, e.g. "requested>ready". */
   extraTransitions?: string;
   maxAttempts?: number | string;
@@ -55,6 +57,15 @@ export default function register(RED: NodeAPI): void {
     let unsubscribe: (() => void) | undefined;
     this.on('close', () => unsubscribe?.());
 
+    const configuredBusinessStatus = (msg: TaskMsg): string | undefined => {
+      if (!def.businessStatus) return undefined;
+      if (def.businessStatusType !== 'msg') return def.businessStatus;
+      const value: unknown = RED.util.getMessageProperty(msg, def.businessStatus);
+      if (value === undefined || value === null || value === '') return undefined;
+      if (typeof value !== 'string') throw badInput(`msg.${def.businessStatus} must be text (the Task's business status)`, `msg.${def.businessStatus}`);
+      return value;
+    };
+
     const run = async (msg: TaskMsg, signal: AbortSignal): Promise<TaskResult | undefined> => {
       const client = server.api();
       unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
@@ -73,7 +84,7 @@ export default function register(RED: NodeAPI): void {
       return moveTask(client, {
         id: taskId(input.id),
         status: target as TaskStatus,
-        businessStatus: input.businessStatus ?? (def.businessStatus || undefined),
+        businessStatus: input.businessStatus ?? configuredBusinessStatus(msg),
         statusReason: input.statusReason,
       }, { configId: server.id, validate, signal, machine, maxAttempts: Number(def.maxAttempts) || 3 });
     };

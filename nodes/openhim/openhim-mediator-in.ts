@@ -119,7 +119,7 @@ export default function register(RED: NodeAPI): void {
           // _recordRequests: every call the flow's nodes make for this message becomes an
           // orchestration in OpenHIM's transaction log (see nodes/core/request-context.ts).
           const replyId = replies.get(classified);
-          return { payload: request.body, topic: request.path, openhim, _openhimReply: replyId, _recordRequests: replyId } as NodeMessage;
+          return { payload: request.body, topic: request.path, openhim, correlationId: openhim.transactionId ?? replyId, _openhimReply: replyId, _recordRequests: replyId } as NodeMessage;
         },
         acceptedAnswer: (_outcome, classified) => {
           const replyId = replies.get(classified);

@@ -71,7 +71,7 @@ export default function register(RED: NodeAPI): void {
       if (def.output === 'batch') {
         this.send({ payload: patients, topic: 'openmrs/patients' } as NodeMessage);
       } else {
-        for (const patient of patients) this.send({ payload: patient, topic: patient.uuid } as NodeMessage);
+        for (const patient of patients) this.send({ payload: patient, topic: patient.uuid, correlationId: patient.uuid } as NodeMessage);
       }
       sent += patients.length;
     };

@@ -49,7 +49,7 @@ export default function register(RED: NodeAPI): void {
     };
 
     const emit = (runs: Run[]): void => {
-      for (const run of runs) this.send({ payload: run, topic: run.flow?.uuid ?? 'rapidpro/runs' } as NodeMessage);
+      for (const run of runs) this.send({ payload: run, topic: run.flow?.uuid ?? 'rapidpro/runs', correlationId: run.uuid } as NodeMessage);
       sent += runs.length;
     };
 

@@ -53,7 +53,7 @@ export default function register(RED: NodeAPI): void {
         toMessage: (request) => {
           const reading = readings.get(request);
           if (!reading?.ok) return { payload: request.body };
-          return { payload: reading.payload, topic: reading.payload.flow.uuid } as NodeMessage;
+          return { payload: reading.payload, topic: reading.payload.flow.uuid, correlationId: reading.payload.run?.uuid ?? webhookPayloadId(reading.payload) } as NodeMessage;
         },
       });
     } catch (error) {

@@ -197,6 +197,10 @@ export class SandboxApp {
       }
       const fault = this.faults.match(request.method, request.path);
       if (fault?.latencyMs) await delay(fault.latencyMs);
+      if (fault?.afterHandler) {
+        await this.answerThenFail(request, res, fault, started);
+        return;
+      }
       if (fault?.hang) {
         this.log.add(request, 0, started);
         return; // never answer: the client must time out
@@ -225,6 +229,23 @@ export class SandboxApp {
     }
   }
 
+  /**
+   * The after-handler fault: the real handler runs (its change is committed and logged with its
+   * real status), then the client gets a dropped connection or an injected error instead.
+   */
+  private async answerThenFail(request: SandboxRequest, res: http.ServerResponse, fault: FaultSpec, started: number): Promise<void> {
+    const response = await this.handle(request);
+    this.log.add(request, response.status, started);
+    if (fault.hang) return; // committed, and the client waits until it times out
+    if (fault.reset) {
+      res.socket?.destroy();
+      return;
+    }
+    const status = fault.status ?? 502;
+    const headers: Record<string, string> = fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {};
+    send(res, this.errorResponse(status, `injected fault ${status} after the change was made`, headers));
+  }
+
   private async dispatchMounted(handler: RawHandler, req: http.IncomingMessage, res: http.ServerResponse, started: number): Promise<void> {
     const request = toSandboxRequest(req, Buffer.alloc(0), false);
     res.on('finish', () => this.log.add(request, res.statusCode, started));
@@ -235,6 +256,12 @@ export class SandboxApp {
     }
     const fault = this.faults.match(request.method, request.path);
     if (fault?.latencyMs) await delay(fault.latencyMs);
+    if (fault?.afterHandler) {
+      // The mounted handler answers by itself: let it make its change, then cut the answer off.
+      res.writeHead = (() => { req.socket.destroy(); return res; }) as typeof res.writeHead;
+      handler(req, res);
+      return;
+    }
     if (fault?.hang) return;
     if (fault?.reset) {
       this.log.add(request, 0, started);

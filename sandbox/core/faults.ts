@@ -17,12 +17,26 @@ export interface FaultSpec {
   hang?: boolean;
   /** Only the next N matching requests are hit; then the rule retires. */
   count?: number;
+  /**
+   * Hit after the real handler ran: the change is committed, then the connection drops (`reset`)
+   * or the answer is replaced (`status`). The client cannot tell whether its write happened,
+   * which is how duplicates arise in the field.
+   */
+  afterHandler?: boolean;
+}
+
+/** A rule as GET /_sandbox/faults lists it: how many requests it has hit so far. */
+export interface ListedFault extends FaultSpec {
+  id: number;
+  hits: number;
+  remaining?: number;
 }
 
 interface ActiveFault extends FaultSpec {
   id: number;
   regex: RegExp;
   remaining: number;
+  hits: number;
 }
 
 export class FaultInjector {
@@ -37,6 +51,7 @@ export class FaultInjector {
       id,
       regex: new RegExp(spec.path),
       remaining: spec.count ?? Number.POSITIVE_INFINITY,
+      hits: 0,
     });
     return id;
   }
@@ -45,7 +60,7 @@ export class FaultInjector {
     this.faults = [];
   }
 
-  list(): FaultSpec[] {
+  list(): ListedFault[] {
     return this.faults.map(({ regex: _regex, remaining, ...spec }) => ({ ...spec, remaining: Number.isFinite(remaining) ? remaining : undefined }));
   }
 
@@ -61,6 +76,7 @@ export class FaultInjector {
       if (!fault.regex.test(path)) continue;
       if (Math.random() >= (fault.rate ?? 1)) continue;
       fault.remaining -= 1;
+      fault.hits += 1;
       const failing = fault.status !== undefined || fault.reset || fault.hang;
       if (!failing) {
         latencyMs += fault.latencyMs ?? 0;

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FhirError, STATUS_TEXT, operationOutcome, type Resource } from './outcome';
-import { search } from './search';
+import { definitionFor, search } from './search';
 import { current, type FhirStore, type Undo, type Version } from './store';
 import { assertId, assertStorableType, parseResource } from './validation';
 
@@ -28,6 +28,13 @@ interface Snapshot {
   kind: BundleKind;
   versions: Version[];
   created: number;
+  includes: IncludeSpec[];
+}
+
+/** One `_include=Type:param[:Target]`: the reference element(s) followed from each match. */
+interface IncludeSpec {
+  paths: string[];
+  target?: string;
 }
 
 export function etag(version: Version): string {
@@ -174,7 +181,7 @@ export class Interactions {
     if (params.get('_summary') === 'count') {
       return { status: 200, body: { ...bundleHeader('searchset'), total: matches.length, link: [{ relation: 'self', url: self }] } };
     }
-    return { status: 200, body: this.firstPage('searchset', matches, base, self, countOf(params)) };
+    return { status: 200, body: this.firstPage('searchset', matches, base, self, countOf(params), includesOf(type, params)) };
   }
 
   /** Instance, type or system history: newest first, `_since` inclusive. */
@@ -212,26 +219,80 @@ export class Interactions {
     }
     const offset = Math.max(0, Number(params.get('_getpagesoffset') ?? 0) || 0);
     const count = countOf(params);
-    return { status: 200, body: this.bundlePage(snapshot.kind, snapshot.versions, base, offset, count, id, pageUrl(base, id, offset, count, snapshot.kind)) };
+    return { status: 200, body: this.bundlePage(snapshot.kind, snapshot.versions, base, offset, count, id, pageUrl(base, id, offset, count, snapshot.kind), snapshot.includes) };
   }
 
-  private firstPage(kind: BundleKind, versions: Version[], base: string, self: string, count: number): unknown {
+  private firstPage(kind: BundleKind, versions: Version[], base: string, self: string, count: number, includes: IncludeSpec[] = []): unknown {
     let snapshotId: string | undefined;
     if (count > 0 && versions.length > count) {
       snapshotId = randomUUID();
-      this.snapshots.set(snapshotId, { kind, versions, created: Date.now() });
+      this.snapshots.set(snapshotId, { kind, versions, created: Date.now(), includes });
       if (this.snapshots.size > PAGE_CACHE_SIZE) this.snapshots.delete(this.snapshots.keys().next().value as string);
     }
-    return this.bundlePage(kind, versions, base, 0, count, snapshotId, self);
+    return this.bundlePage(kind, versions, base, 0, count, snapshotId, self, includes);
   }
 
-  private bundlePage(kind: BundleKind, versions: Version[], base: string, offset: number, count: number, snapshotId: string | undefined, self: string): unknown {
+  private bundlePage(kind: BundleKind, versions: Version[], base: string, offset: number, count: number, snapshotId: string | undefined, self: string, includes: IncludeSpec[] = []): unknown {
     const link = [{ relation: 'self', url: self }];
     if (snapshotId && offset + count < versions.length) link.push({ relation: 'next', url: pageUrl(base, snapshotId, offset + count, count, kind) });
     if (snapshotId && offset > 0) link.push({ relation: 'previous', url: pageUrl(base, snapshotId, Math.max(0, offset - count), count, kind) });
-    const entry = versions.slice(offset, offset + count).map((version) => (kind === 'searchset' ? searchEntry(base, version) : historyEntry(base, version)));
+    const page = versions.slice(offset, offset + count);
+    const entry = page.map((version) => (kind === 'searchset' ? searchEntry(base, version) : historyEntry(base, version)));
+    if (kind === 'searchset') entry.push(...this.included(page, includes).map((version) => includeEntry(base, version)));
     return { ...bundleHeader(kind), total: versions.length, link, ...(entry.length ? { entry } : {}) };
   }
+
+  /** The current versions a page's matches reference through `_include`, each once and none that is a match itself. */
+  private included(page: Version[], includes: IncludeSpec[]): Version[] {
+    const seen = new Set(page.map((version) => `${version.type}/${version.id}`));
+    const found: Version[] = [];
+    for (const version of page) {
+      for (const spec of includes) {
+        for (const reference of referencesAt(version.resource, spec.paths)) {
+          const [type, id] = reference.split('/');
+          if (!type || !id || (spec.target && type !== spec.target) || seen.has(reference)) continue;
+          const entry = this.store.get(type, id);
+          const latest = entry && current(entry);
+          if (!latest?.resource) continue;
+          seen.add(reference);
+          found.push(latest);
+        }
+      }
+    }
+    return found;
+  }
+}
+
+/** `_include` values this server follows: reference parameters of the searched type (no `*`, no `:iterate`). */
+function includesOf(type: string, params: URLSearchParams): IncludeSpec[] {
+  const specs: IncludeSpec[] = [];
+  for (const value of params.getAll('_include')) {
+    const [source, name, target] = value.split(':');
+    if (source !== type || !name) throw new FhirError(400, `Invalid _include parameter value: "${value}" (expected ${type}:<reference parameter>[:<target type>])`);
+    const definition = definitionFor(type, name);
+    if (definition?.kind !== 'reference') throw new FhirError(400, `Invalid _include parameter value: "${value}" (${name} is not a reference search parameter of ${type})`);
+    specs.push({ paths: definition.paths, target: target ?? definition.target });
+  }
+  return specs;
+}
+
+/** Relative "Type/id" references found at the given paths (absolute and contained ones are not followed). */
+function referencesAt(resource: Resource | undefined, paths: string[]): string[] {
+  const references: string[] = [];
+  for (const path of paths) {
+    let values: unknown[] = [resource];
+    for (const part of path.split('.')) {
+      values = values.flatMap((value) => {
+        const child = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+        return Array.isArray(child) ? child : child === undefined ? [] : [child];
+      });
+    }
+    for (const value of values) {
+      const reference = (value as { reference?: unknown })?.reference;
+      if (typeof reference === 'string' && /^[A-Za-z]+\/[A-Za-z0-9\-.]+$/.test(reference)) references.push(reference);
+    }
+  }
+  return references;
 }
 
 function countOf(params: URLSearchParams): number {
@@ -250,6 +311,10 @@ export function bundleHeader(type: string): Record<string, unknown> {
 
 function searchEntry(base: string, version: Version): unknown {
   return { fullUrl: `${base}/${version.type}/${version.id}`, resource: version.resource, search: { mode: 'match' } };
+}
+
+function includeEntry(base: string, version: Version): unknown {
+  return { fullUrl: `${base}/${version.type}/${version.id}`, resource: version.resource, search: { mode: 'include' } };
 }
 
 function historyEntry(base: string, version: Version): unknown {

@@ -19,7 +19,7 @@ interface ParamDefinition {
   target?: string;
 }
 
-/** Parameters that shape the result rather than filter it. `_include`/`_revinclude` are accepted but not applied. */
+/** Parameters that shape the result rather than filter it. `_include` is applied by the interactions; `_revinclude` is accepted but not applied. */
 export const RESULT_PARAMS = new Set(['_count', '_sort', '_summary', '_total', '_elements', '_include', '_revinclude', '_format', '_pretty', '_contained', '_containedType']);
 
 const PEOPLE = new Set(['Patient', 'Practitioner', 'RelatedPerson', 'Person']);

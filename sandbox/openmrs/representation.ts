@@ -3,7 +3,7 @@
  * display, links with resourceAlias, auditInfo in full, resourceVersion per resource class.
  */
 import { ageInYears, displayDate, restDate, restDatetime } from './dates';
-import { ADDRESS_FIELDS, type Audit, type Concept, type Encounter, type Location, type Metadata, type Obs, type OpenmrsStore, type Patient, type PatientIdentifier, type Person, type PersonAddress, type PersonAttribute, type PersonName, type Provider, type Visit } from './store';
+import { ADDRESS_FIELDS, type Audit, type Concept, type Encounter, type Location, type Metadata, type Obs, type OpenmrsStore, type Patient, type PatientIdentifier, type Person, type PersonAddress, type PersonAttribute, type PersonName, type Provider, type ProviderAttribute, type ProviderAttributeType, type Visit } from './store';
 import { ADMIN_USER_UUID } from './service';
 
 export type Rep = 'ref' | 'default' | 'full';
@@ -119,6 +119,26 @@ export class Representer {
       format: item.format ?? null, formatDescription: null, required: false, validator: null,
       locationBehavior: null, uniquenessBehavior: null,
     });
+  }
+
+  providerAttributeType(item: ProviderAttributeType, rep: Rep): Json {
+    return this.metadata('providerattributetype', item, rep, {
+      minOccurs: item.minOccurs, maxOccurs: item.maxOccurs, datatypeClassname: item.datatypeClassname, datatypeConfig: null,
+      preferredHandlerClassname: null, handlerConfig: null,
+    });
+  }
+
+  /** As the REST module shows a provider attribute: "<type name>: <value>". */
+  providerAttribute(providerUuid: string, attribute: ProviderAttribute, rep: Rep): Json {
+    const path = `provider/${providerUuid}/attribute/${attribute.uuid}`;
+    const display = `${this.store.providerAttributeTypes.get(attribute.attributeType)?.name ?? ''}: ${attribute.value}`;
+    if (rep === 'ref') return { uuid: attribute.uuid, display, links: this.links(path, 'attribute', false) };
+    return {
+      display, uuid: attribute.uuid, value: attribute.value,
+      attributeType: this.metadataRef('providerattributetype', this.store.providerAttributeTypes, attribute.attributeType),
+      voided: attribute.voided,
+      links: this.links(path, 'attribute', true), resourceVersion: '1.9',
+    };
   }
 
   attributeType(item: Metadata, rep: Rep): Json {
@@ -302,7 +322,10 @@ export class Representer {
     const body: Json = {
       uuid: provider.uuid, display,
       person: person ? this.person(person, 'ref') : null,
-      identifier: provider.identifier, attributes: [], retired: provider.retired,
+      identifier: provider.identifier,
+      // The REST module lists the active attributes: as refs by default, in full with v=full.
+      attributes: provider.attributes.filter((attribute) => !attribute.voided).map((attribute) => this.providerAttribute(provider.uuid, attribute, rep === 'full' ? 'default' : 'ref')),
+      retired: provider.retired,
     };
     if (rep === 'full') body.auditInfo = this.auditInfo(provider.audit);
     body.links = this.links(`provider/${provider.uuid}`, 'provider', rep === 'default');

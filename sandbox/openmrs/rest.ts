@@ -271,6 +271,7 @@ export function restRoutes(app: SandboxApp, context: RestContext): void {
   metadataResource('encountertype', () => store.encounterTypes);
   metadataResource('patientidentifiertype', () => store.identifierTypes, (representer, item, rep) => representer.identifierType(item, rep));
   metadataResource('personattributetype', () => store.attributeTypes, (representer, item, rep) => representer.attributeType(item, rep));
+  metadataResource('providerattributetype', () => store.providerAttributeTypes, (representer, item, rep) => representer.providerAttributeType(store.providerAttributeTypes.get(item.uuid)!, rep));
   metadataResource('visittype', () => store.visitTypes);
   metadataResource('encounterrole', () => store.encounterRoles);
   metadataResource('form', () => store.forms);
@@ -294,6 +295,21 @@ export function restRoutes(app: SandboxApp, context: RestContext): void {
   app.get(`${base}/provider/:uuid`, rest((req) => ok(represent(req, found(store.providers.get(req.params.uuid)), (provider, rep) => context.representer(req).provider(provider, rep)))));
   app.delete(`${base}/provider/:uuid`, rest((req) => {
     service.retireProvider(req.params.uuid, purge(req));
+    return deleted;
+  }));
+  app.get(`${base}/provider/:uuid/attribute`, rest((req) => {
+    const provider = found(store.providers.get(req.params.uuid));
+    const representer = context.representer(req);
+    return ok({ results: provider.attributes.filter((entry) => !entry.voided).map((entry) => representer.providerAttribute(provider.uuid, entry, parseRep(req.query.get('v')))) });
+  }));
+  app.post(`${base}/provider/:uuid/attribute`, rest((req) => ok(context.representer(req).providerAttribute(req.params.uuid, service.addProviderAttribute(req.params.uuid, req.body), 'default'), 201)));
+  app.get(`${base}/provider/:uuid/attribute/:attribute`, rest((req) => {
+    const attribute = found(store.providers.get(req.params.uuid)?.attributes.find((entry) => entry.uuid === req.params.attribute));
+    return ok(context.representer(req).providerAttribute(req.params.uuid, attribute, parseRep(req.query.get('v'))));
+  }));
+  app.post(`${base}/provider/:uuid/attribute/:attribute`, rest((req) => ok(context.representer(req).providerAttribute(req.params.uuid, service.updateProviderAttribute(req.params.uuid, req.params.attribute, req.body), 'default'))));
+  app.delete(`${base}/provider/:uuid/attribute/:attribute`, rest((req) => {
+    service.voidProviderAttribute(req.params.uuid, req.params.attribute, purge(req));
     return deleted;
   }));
 

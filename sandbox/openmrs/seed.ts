@@ -78,6 +78,16 @@ export const ATTRIBUTE_TYPES = {
   caste: '55e6ce9e-25bf-11e3-a013-3c0754156a5d',
 } as const;
 
+/** Provider attribute types for what a FHIR PractitionerRole says about a health worker. */
+export const PROVIDER_ATTRIBUTE_TYPES = {
+  role: 'a7c3e2b1-9d4f-4e61-8b2a-1c0d3e5f7a01',
+  organization: 'a7c3e2b1-9d4f-4e61-8b2a-1c0d3e5f7a02',
+  location: 'a7c3e2b1-9d4f-4e61-8b2a-1c0d3e5f7a03',
+  specialty: 'a7c3e2b1-9d4f-4e61-8b2a-1c0d3e5f7a04',
+} as const;
+
+const FREE_TEXT_DATATYPE = 'org.openmrs.customdatatype.datatype.FreeTextDatatype';
+
 export const VISIT_TYPES = {
   facilityVisit: '7b0f5697-27e3-40c4-8bae-f4049abfb4ed',
   communityVisit: '7b0f5697-27e3-40c4-8bae-f4049abfb4ee',
@@ -195,6 +205,14 @@ export function seedOpenmrs(service: OpenmrsService): void {
     metadata(ATTRIBUTE_TYPES.caste, 'Caste', 'Fixture with a concept value', 'org.openmrs.Concept'),
   ];
   for (const entry of attributeTypes) store.attributeTypes.set(entry.uuid, entry);
+
+  const providerAttributeTypes = [
+    metadata(PROVIDER_ATTRIBUTE_TYPES.role, 'Role', 'What the provider does, e.g. Community Health Worker'),
+    metadata(PROVIDER_ATTRIBUTE_TYPES.organization, 'Organization', 'The team or facility the provider works for'),
+    metadata(PROVIDER_ATTRIBUTE_TYPES.location, 'Location', 'Where the provider works'),
+    metadata(PROVIDER_ATTRIBUTE_TYPES.specialty, 'Specialty', "The provider's specialty"),
+  ];
+  for (const entry of providerAttributeTypes) store.providerAttributeTypes.set(entry.uuid, { ...entry, minOccurs: 0, maxOccurs: 1, datatypeClassname: FREE_TEXT_DATATYPE });
 
   store.visitTypes.set(VISIT_TYPES.facilityVisit, metadata(VISIT_TYPES.facilityVisit, 'Facility Visit', 'Visit to the facility'));
   store.visitTypes.set(VISIT_TYPES.communityVisit, metadata(VISIT_TYPES.communityVisit, 'Community Visit', 'Visit by a CHW in the community'));

@@ -8,7 +8,7 @@ import { parseDate, parseDatetime } from './dates';
 import { badRequest, notFound, Violations } from './errors';
 import {
   ADDRESS_FIELDS, identifierKey, type Audit, type Concept, type Encounter, type Obs, type ObsValue, type OpenmrsStore,
-  type Patient, type PatientIdentifier, type Person, type PersonAddress, type PersonAttribute, type PersonName, type Provider, type Visit,
+  type Patient, type PatientIdentifier, type Person, type PersonAddress, type PersonAttribute, type PersonName, type Provider, type ProviderAttribute, type Visit,
 } from './store';
 
 export const ADMIN_USER_UUID = '1c3db49d-440a-11e6-a65c-00e04c680037';
@@ -692,11 +692,83 @@ export class OpenmrsService {
     else if ([...this.store.providers.values()].some((provider) => provider.identifier === identifier)) {
       violations.field('identifier', 'Provider.error.duplicateIdentifier', `Identifier ${identifier} is already in use by another provider`);
     }
+    const attributes: ProviderAttribute[] = [];
+    if (body.attributes !== undefined) {
+      if (!Array.isArray(body.attributes)) violations.field('attributes', 'error.invalid', 'Must be a list');
+      else body.attributes.forEach((raw: unknown, index: number) => {
+        const attribute = this.readProviderAttribute(asObject(raw) ?? {}, violations, `attributes[${index}].`);
+        if (attribute) attributes.push(attribute);
+      });
+    }
+    this.checkProviderAttributeCounts(attributes, violations);
     violations.throwIfAny();
     if (newPerson) this.store.persons.set(newPerson.uuid, newPerson);
-    const provider: Provider = { uuid: this.freshUuid(body.uuid, (candidate) => this.store.providers.has(candidate)), identifier, person: personUuid!, retired: false, audit: this.audit() };
+    const provider: Provider = { uuid: this.freshUuid(body.uuid, (candidate) => this.store.providers.has(candidate)), identifier, person: personUuid!, attributes, retired: false, audit: this.audit() };
     this.store.providers.set(provider.uuid, provider);
     return provider;
+  }
+
+  private readProviderAttribute(body: Json, violations: Violations, prefix: string): ProviderAttribute | undefined {
+    const typeUuid = refUuid(body.attributeType);
+    const type = typeUuid ? this.store.providerAttributeTypes.get(typeUuid) : undefined;
+    if (!typeUuid) violations.missing(`${prefix}attributeType`);
+    else if (!type) violations.field(`${prefix}attributeType`, 'error.invalid', `Provider attribute type ${typeUuid} doesn't exist`);
+    else if (type.retired) violations.field(`${prefix}attributeType`, 'error.invalid', `Provider attribute type ${type.name} is retired`);
+    const value = this.attributeValue(body.value, violations, `${prefix}value`);
+    if (!type || type.retired || value === undefined) return undefined;
+    return { uuid: randomUUID(), attributeType: type.uuid, value, voided: false };
+  }
+
+  /** OpenMRS refuses to save a provider with more active attributes of a type than its maxOccurs. */
+  private checkProviderAttributeCounts(attributes: ProviderAttribute[], violations: Violations): void {
+    const counts = new Map<string, number>();
+    for (const attribute of attributes) if (!attribute.voided) counts.set(attribute.attributeType, (counts.get(attribute.attributeType) ?? 0) + 1);
+    for (const [typeUuid, count] of counts) {
+      const type = this.store.providerAttributeTypes.get(typeUuid);
+      if (type && type.maxOccurs !== null && count > type.maxOccurs) {
+        violations.field('attributes', 'error.attribute.maxOccurs', `${type.name} can be set at most ${type.maxOccurs} time(s)`);
+      }
+    }
+  }
+
+  private requireProvider(uuid: string): Provider {
+    const provider = this.store.providers.get(uuid);
+    if (!provider) throw notFound();
+    return provider;
+  }
+
+  addProviderAttribute(providerUuid: string, input: unknown): ProviderAttribute {
+    const provider = this.requireProvider(providerUuid);
+    const violations = new Violations();
+    const attribute = this.readProviderAttribute(requireObject(input), violations, '');
+    if (attribute) this.checkProviderAttributeCounts([...provider.attributes, attribute], violations);
+    violations.throwIfAny();
+    provider.attributes.push(attribute!);
+    this.touch(provider.audit);
+    return attribute!;
+  }
+
+  updateProviderAttribute(providerUuid: string, attributeUuid: string, input: unknown): ProviderAttribute {
+    const provider = this.requireProvider(providerUuid);
+    const attribute = provider.attributes.find((candidate) => candidate.uuid === attributeUuid);
+    if (!attribute) throw notFound();
+    const body = requireObject(input);
+    checkProperties(body, ['value', 'attributeType', 'voided']);
+    const violations = new Violations();
+    const value = this.attributeValue(body.value, violations, 'value');
+    violations.throwIfAny();
+    attribute.value = value!;
+    this.touch(provider.audit);
+    return attribute;
+  }
+
+  voidProviderAttribute(providerUuid: string, attributeUuid: string, purge: boolean): void {
+    const provider = this.requireProvider(providerUuid);
+    const attribute = provider.attributes.find((candidate) => candidate.uuid === attributeUuid);
+    if (!attribute) throw notFound();
+    if (purge) provider.attributes = provider.attributes.filter((candidate) => candidate !== attribute);
+    else attribute.voided = true;
+    this.touch(provider.audit);
   }
 
   retireProvider(uuid: string, purge: boolean): void {

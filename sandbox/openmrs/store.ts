@@ -111,10 +111,22 @@ export interface Patient {
   audit: Audit;
 }
 
+/** Provider attribute types: metadata with the occurrence limits OpenMRS checks when a provider is saved. */
+export interface ProviderAttributeType extends Metadata {
+  minOccurs: number;
+  /** null: any number. */
+  maxOccurs: number | null;
+  datatypeClassname: string;
+}
+
+/** Same shape as a person attribute; the type is a provider attribute type. */
+export type ProviderAttribute = PersonAttribute;
+
 export interface Provider {
   uuid: string;
   identifier: string;
   person: string;
+  attributes: ProviderAttribute[];
   retired: boolean;
   audit: Audit;
 }
@@ -177,6 +189,7 @@ export class OpenmrsStore {
   readonly encounterTypes = new Map<string, Metadata>();
   readonly identifierTypes = new Map<string, Metadata>();
   readonly attributeTypes = new Map<string, Metadata>();
+  readonly providerAttributeTypes = new Map<string, ProviderAttributeType>();
   readonly visitTypes = new Map<string, Metadata>();
   readonly encounterRoles = new Map<string, Metadata>();
   readonly forms = new Map<string, Metadata>();

@@ -1,11 +1,11 @@
 /**
- * OpenSRP practitioners (FHIR Practitioner) become OpenMRS providers in a started Node-RED:
- * once each, looked up by identifier first, and still once each across a crash of Node-RED
+ * OpenSRP practitioners (FHIR Practitioner and PractitionerRole) become OpenMRS providers with
+ * person and provider attributes in a started Node-RED: once each, looked up by identifier first, and still once each across a crash of Node-RED
  * (the poller's paging and checkpoint survive; the look-up catches what a crash re-sends).
  */
 import assert from 'node:assert/strict';
 import * as fhirSeed from '../../sandbox/fhir/seed';
-import { ATTRIBUTE_TYPES } from '../../sandbox/openmrs/seed';
+import { ATTRIBUTE_TYPES, PROVIDER_ATTRIBUTE_TYPES } from '../../sandbox/openmrs/seed';
 import { eventually, startHarness, type FlowHarness } from '../support/flow-harness';
 import { nodeRedVersion } from '../support/runtime-env';
 
@@ -88,6 +88,70 @@ describe(`OpenSRP practitioners -> OpenMRS providers in a started Node-RED ${nod
       return person.attributes.some((attribute: any) => !attribute.voided && attribute.value === '+254700000099');
     }, 30_000);
     await eachOnce([jane]);
+  });
+
+  const providerAttributes = async (identifier: string): Promise<Record<string, string[]>> => {
+    const [provider] = await providersWith(identifier);
+    const byType: Record<string, string[]> = {};
+    if (!provider) return byType;
+    for (const attribute of (await openmrs(`/provider/${provider.uuid}/attribute?v=default`)).results) (byType[attribute.attributeType.display] ??= []).push(attribute.value);
+    return byType;
+  };
+  const fhirWrite = async (method: 'POST' | 'PUT', path: string, body: unknown): Promise<void> => {
+    const response = await fetch(`${harness.sandboxUrl('fhir')}/fhir/${path}`, { method, headers: { ...FHIR_AUTH, 'Content-Type': 'application/fhir+json' }, body: JSON.stringify(body) });
+    assert.ok(response.status === 200 || response.status === 201, await response.text());
+  };
+
+  it('turns each PractitionerRole into provider attributes (role, organization, location) of its practitioner\'s provider', async () => {
+    for (const identifier of fhirSeed.PRACTITIONER_KEYCLOAK_IDS) {
+      await eventually(async () => (await providerAttributes(identifier)).Role !== undefined, 30_000);
+      assert.deepEqual(await providerAttributes(identifier), {
+        Role: ['Community Health Worker'], Organization: ['Kolwa Community Health Unit'], Location: ['Kolwa Village'],
+      });
+    }
+    const types = (await openmrs('/providerattributetype')).results.map((type: any) => type.uuid);
+    assert.ok(types.includes(PROVIDER_ATTRIBUTE_TYPES.role));
+    // The role searches bring the practitioner, organization and location along.
+    const roleSearches = (await (await fetch(`${harness.sandboxUrl('fhir')}/_sandbox/requests?method=GET&path=/fhir/PractitionerRole$`)).json()) as Array<{ query: string }>;
+    assert.match(decodeURIComponent(roleSearches[0].query), /_include=PractitionerRole:practitioner/);
+  });
+
+  it('updates a changed role in place and creates a provider from a role that arrives with a new practitioner, never twice', async () => {
+    const [, peter] = fhirSeed.PRACTITIONER_KEYCLOAK_IDS;
+    const roleUrl = `${harness.sandboxUrl('fhir')}/fhir/PractitionerRole/${fhirSeed.PRACTITIONER_ROLE_IDS[1]}`;
+    const role = (await (await fetch(roleUrl, { headers: FHIR_AUTH })).json()) as Record<string, unknown>;
+    await fhirWrite('PUT', `PractitionerRole/${fhirSeed.PRACTITIONER_ROLE_IDS[1]}`, {
+      ...role, code: [{ text: 'Community Health Assistant' }], specialty: [{ coding: [{ system: 'http://snomed.info/sct', code: '394814009', display: 'General practice' }] }],
+    });
+    await eventually(async () => (await providerAttributes(peter)).Role?.[0] === 'Community Health Assistant', 30_000);
+    assert.deepEqual(await providerAttributes(peter), {
+      Role: ['Community Health Assistant'], Organization: ['Kolwa Community Health Unit'], Location: ['Kolwa Village'], Specialty: ['General practice'],
+    });
+
+    // A new health worker: the Practitioner and its role are written together; both pollers write the provider.
+    const keycloakId = 'c4d5e6f7-0000-4000-8000-000000000001';
+    const practitionerId = 'c4d5e6f7-0000-4000-8000-0000000000a1';
+    await fhirWrite('PUT', `Practitioner/${practitionerId}`, {
+      resourceType: 'Practitioner', id: practitionerId, active: true,
+      identifier: [{ use: 'official', system: fhirSeed.PRACTITIONER_IDENTIFIER_SYSTEM, value: keycloakId }],
+      name: [{ use: 'official', family: 'Wanjiru', given: ['Grace'] }], gender: 'female',
+    });
+    await fhirWrite('POST', 'PractitionerRole', {
+      resourceType: 'PractitionerRole', active: true, practitioner: { reference: `Practitioner/${practitionerId}` },
+      organization: { reference: `Organization/${fhirSeed.CHW_ORGANIZATION_ID}` }, code: [{ text: 'Community Health Worker' }],
+    });
+    await eventually(async () => (await providerAttributes(keycloakId)).Role !== undefined, 30_000);
+    assert.deepEqual(await providerAttributes(keycloakId), { Role: ['Community Health Worker'], Organization: ['Kolwa Community Health Unit'] });
+
+    // After a restart the pollers go on from their checkpoints: no provider and no attribute twice.
+    await harness.restart();
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    await eachOnce([...fhirSeed.PRACTITIONER_KEYCLOAK_IDS, keycloakId]);
+    assert.deepEqual(await providerAttributes(keycloakId), { Role: ['Community Health Worker'], Organization: ['Kolwa Community Health Unit'] });
+    assert.deepEqual((await providerAttributes(peter)).Role, ['Community Health Assistant']);
+    const attributeAdds = (await (await fetch(`${harness.sandboxUrl('openmrs')}/_sandbox/requests?method=POST&path=/attribute$`)).json()) as Array<{ path: string; status: number }>;
+    const [peterProvider] = await providersWith(peter);
+    assert.ok(attributeAdds.filter((entry) => entry.path.includes(peterProvider.uuid) && entry.status === 201).length <= 1, 'only the new Specialty was added to Peter\'s provider');
   });
 
   it('creates each practitioner once across a crash of Node-RED in the middle of paging, without re-sending checkpointed pages', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { SandboxApp } from '../../sandbox/core';
-import { create, FHIR_STATIC_TOKEN, PATIENT_IDS, PRACTITIONER_IDS } from '../../sandbox/fhir';
+import { create, FHIR_STATIC_TOKEN, PATIENT_IDS, PRACTITIONER_IDS, PRACTITIONER_ROLE_IDS } from '../../sandbox/fhir';
 import { HttpClient } from '../../nodes/core/http-client';
 import { FhirClient, type FhirResource, fhirHttpOptions } from '../../nodes/fhir/api/client';
 import fhirConfig from '../../nodes/fhir/fhir-config';
@@ -91,6 +91,20 @@ describe('chis-fhir-search-source node (against the FHIR sandbox)', function () 
     assert.deepEqual(topics(after).sort(), [...whileStopped.map((task) => `Task/${task.id}`), `Task/${first[1].id}`].sort());
     const everything = [...initial, ...now, ...after].map((msg) => `${msg.topic}@${msg.payload.meta.versionId}`);
     assert.equal(new Set(everything).size, everything.length, 'no version was sent twice');
+  });
+
+  it('sets correlationId to the resource id and passes what _include brought in msg.included, across pages', async () => {
+    await loadFlow([fhirConfig, fhirSearchSource], flow(base, {
+      resourceType: 'PractitionerRole', params: 'active=true&_include=PractitionerRole:practitioner&_include=PractitionerRole:organization', pageSize: 1,
+    }), credentials);
+    const messages = await collect(2);
+    assert.deepEqual(messages.map((msg) => msg.correlationId).sort(), [...PRACTITIONER_ROLE_IDS].sort());
+    for (const msg of messages) {
+      assert.equal(msg.correlationId, msg.payload.id);
+      assert.equal(msg.payload.resourceType, 'PractitionerRole', 'included resources are not sent as matches');
+      const included = msg.included.map((resource: FhirResource) => `${resource.resourceType}/${resource.id}`).sort();
+      assert.deepEqual(included, [msg.payload.organization.reference, msg.payload.practitioner.reference].sort());
+    }
   });
 
   it('one message per page, and "only changes from now on"', async () => {

@@ -15,6 +15,7 @@ function flow(baseUrl: string): object[] {
     { id: 'taskMove', type: 'chis-fhir-task', z: 't', server: 'server', operation: 'transition', status: '', wires: [['out']] },
     { id: 'taskAccept', type: 'chis-fhir-task', z: 't', server: 'server', operation: 'transition', status: 'accepted', businessStatus: 'Accepted', wires: [['out']] },
     { id: 'taskRead', type: 'chis-fhir-task', z: 't', server: 'server', operation: 'read', wires: [['out']] },
+    { id: 'taskReady', type: 'chis-fhir-task', z: 't', server: 'server', operation: 'transition', status: 'ready', businessStatus: 'referral.state', businessStatusType: 'msg', extraTransitions: 'requested>ready', wires: [['out']] },
     { id: 'out', type: 'helper', z: 't' },
     { id: 'c', type: 'catch', z: 't', wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 't' },
@@ -107,6 +108,25 @@ describe('chis-fhir-task node (against the FHIR sandbox)', function () {
     const read = await one('taskRead', task.id);
     assert.equal(read.msg.payload.status, 'completed');
     assert.equal(read.msg.fhir.versionId, '4');
+  });
+
+  it('takes the business status from a message property when the node says so; msg.payload.businessStatus still wins', async () => {
+    const created = await one('taskCreate', referral);
+    const moved = await new Promise<any>((resolve) => {
+      helper.getNode('out').once('input', resolve);
+      helper.getNode('taskReady').receive({ payload: { id: created.msg.payload.id }, referral: { state: 'Ready for pick-up' } });
+    });
+    assert.equal(moved.payload.status, 'ready', 'an extra transition (requested>ready) allowed by the node');
+    assert.deepEqual(moved.payload.businessStatus, { text: 'Ready for pick-up' });
+    const wrongType = await new Promise<any>((resolve) => {
+      helper.getNode('caught').once('input', resolve);
+      helper.getNode('taskReady').receive({ payload: { id: created.msg.payload.id }, referral: { state: 42 } });
+    });
+    assert.equal(wrongType.error.code, 'bad-input');
+    assert.match(wrongType.error.message, /msg\.referral\.state must be text/);
+    const own = await one('taskReady', { id: created.msg.payload.id, businessStatus: 'From payload' });
+    assert.ok(own.ok, JSON.stringify(own.msg.error));
+    assert.deepEqual(own.msg.payload.businessStatus, { text: 'From payload' });
   });
 
   it('bad input: a referral without its subject, and a move without a target status', async () => {

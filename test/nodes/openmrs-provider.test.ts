@@ -1,12 +1,16 @@
 /**
  * The OpenMRS writer's provider operation against the OpenMRS sandbox: a provider is found by
  * its identifier before anything is created, so a repeated message creates nothing new, and a
- * changed message updates the provider's person only where it changed.
+ * changed message updates the provider's person only where it changed, and the provider
+ * attributes (what a PractitionerRole says) are set without ever being added twice.
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { create } from '../../sandbox/openmrs';
-import { ATTRIBUTE_TYPES, PASSWORD, PROVIDERS, USERNAME } from '../../sandbox/openmrs/seed';
+import { ATTRIBUTE_TYPES, PASSWORD, PROVIDER_ATTRIBUTE_TYPES, PROVIDERS, USERNAME } from '../../sandbox/openmrs/seed';
+import { HttpClient } from '../../nodes/core/http-client';
+import { OpenmrsClient, openmrsHttpOptions } from '../../nodes/openmrs/api/client';
+import { restoreProviderAttributes, writeProvider } from '../../nodes/openmrs/api/writer';
 import openmrsConfig from '../../nodes/openmrs/openmrs-config';
 import openmrsWriter from '../../nodes/openmrs/openmrs-writer';
 import { getTargetSchema } from '../../nodes/core/target-schemas';
@@ -120,6 +124,98 @@ describe('chis-openmrs-writer provider operation (against the OpenMRS sandbox)',
     assert.equal(person.preferredName.givenName, 'Jane');
     assert.equal(person.gender, 'F');
     assert.equal(person.attributes.find((attribute: any) => !attribute.voided && attribute.attributeType.uuid === ATTRIBUTE_TYPES.telephoneNumber).value, '+254700000009');
+  });
+
+  const activeProviderAttributes = async (provider: string): Promise<Array<{ uuid: string; type: string; value: string }>> =>
+    (await get(`/provider/${provider}/attribute?v=default`)).results.map((attribute: any) => ({ uuid: attribute.uuid, type: attribute.attributeType.uuid, value: attribute.value }));
+  const attributePosts = async (): Promise<number> => (await request(base).get('/_sandbox/requests?method=POST&path=/attribute')).body.length;
+
+  it('creates a provider with its provider attributes (by type name) in one POST', async () => {
+    const posts = await providerPosts();
+    const { ok, msg } = await write({ ...jane, providerAttributes: { Role: 'Community Health Worker', Organization: 'Kolwa Community Health Unit' } });
+    assert.equal(ok, true, JSON.stringify(msg.error));
+    assert.equal(msg.payload.action, 'created');
+    assert.equal(await providerPosts(), posts + 1);
+    const attributes = await activeProviderAttributes(msg.payload.provider);
+    assert.deepEqual(attributes.map(({ type, value }) => ({ type, value })).sort((a, b) => a.type.localeCompare(b.type)), [
+      { type: PROVIDER_ATTRIBUTE_TYPES.role, value: 'Community Health Worker' },
+      { type: PROVIDER_ATTRIBUTE_TYPES.organization, value: 'Kolwa Community Health Unit' },
+    ].sort((a, b) => a.type.localeCompare(b.type)));
+  });
+
+  it('sets provider attributes idempotently: adds a missing one, updates a changed one, never duplicates, and journals the values before', async () => {
+    const created = await write({ ...jane, providerAttributes: { Role: 'Community Health Worker' } });
+    const provider = created.msg.payload.provider;
+    const [role] = await activeProviderAttributes(provider);
+
+    const same = await write({ identifier: jane.identifier, providerAttributes: { Role: 'Community Health Worker' } });
+    assert.equal(same.msg.payload.action, 'unchanged');
+    assert.deepEqual(same.msg.journal, []);
+
+    const before = await attributePosts();
+    const changed = await write({ identifier: jane.identifier, providerAttributes: { Role: 'Senior CHW', [PROVIDER_ATTRIBUTE_TYPES.location]: 'Kolwa Village' } });
+    assert.equal(changed.ok, true, JSON.stringify(changed.msg.error));
+    assert.equal(changed.msg.payload.action, 'updated');
+    assert.equal(await attributePosts(), before + 2, 'one update, one add');
+    const attributes = await activeProviderAttributes(provider);
+    assert.equal(attributes.length, 2, 'the role was updated in place, not added again');
+    assert.deepEqual(attributes.find((attribute) => attribute.type === PROVIDER_ATTRIBUTE_TYPES.role), { uuid: role.uuid, type: PROVIDER_ATTRIBUTE_TYPES.role, value: 'Senior CHW' });
+    const location = attributes.find((attribute) => attribute.type === PROVIDER_ATTRIBUTE_TYPES.location)!;
+    assert.equal(location.value, 'Kolwa Village');
+    const [entry] = changed.msg.journal;
+    assert.deepEqual(entry, {
+      system: 'openmrs', resource: 'provider', id: provider, action: 'updated', configId: 'server',
+      before: { providerAttributes: { [role.uuid]: 'Community Health Worker', [location.uuid]: null } },
+    });
+
+    const again = await write({ identifier: jane.identifier, providerAttributes: { Role: 'Senior CHW', Location: 'Kolwa Village' } });
+    assert.equal(again.msg.payload.action, 'unchanged');
+    assert.equal(await attributePosts(), before + 2, 'the same message again writes nothing');
+
+    const client = new OpenmrsClient(new HttpClient(openmrsHttpOptions({ baseUrl: `${base}/openmrs`, system: 'openmrs', retry: { maxAttempts: 1 } }, { username: USERNAME, password: PASSWORD }, false)));
+    // A server whose provider listing shows attributes as refs only: the writer reads them before comparing.
+    const list = client.listAll.bind(client);
+    client.listAll = (async (...args: Parameters<typeof list>) => (await list(...args)).map((found: any) => ({
+      ...found, attributes: (found.attributes ?? []).map((attribute: any) => ({ uuid: attribute.uuid, display: attribute.display })),
+    }))) as typeof client.listAll;
+    const withRefs = await writeProvider(client, { identifier: jane.identifier, providerAttributes: { Role: 'Senior CHW', Location: 'Kolwa Village' } }, { timeZone: 'Africa/Nairobi' });
+    assert.equal(withRefs.payload.action, 'unchanged');
+    assert.equal(await attributePosts(), before + 2, 'nothing written from a ref-only listing');
+
+    // The journal's values put the attributes back as they were.
+    await restoreProviderAttributes(client, provider, entry.before);
+    assert.deepEqual(await activeProviderAttributes(provider), [{ uuid: role.uuid, type: PROVIDER_ATTRIBUTE_TYPES.role, value: 'Community Health Worker' }]);
+  });
+
+  it('refuses an unknown provider attribute type before writing', async () => {
+    const posts = await providerPosts();
+    const { ok, msg } = await write({ ...jane, providerAttributes: { 'Shoe size': '42' } });
+    assert.equal(ok, false);
+    assert.equal(msg.error.code, 'bad-input');
+    assert.match(msg.error.message, /providerattributetype/);
+    assert.equal(await providerPosts(), posts);
+  });
+
+  it('updates instead of failing when another message created the same provider meanwhile', async () => {
+    // Both look up, find nothing, and create: the server refuses the second identifier.
+    const results = await new Promise<Array<{ ok: boolean; msg: any }>>((resolve) => {
+      const collected: Array<{ ok: boolean; msg: any }> = [];
+      const collect = (ok: boolean) => (msg: any) => {
+        collected.push({ ok, msg });
+        if (collected.length === 2) resolve(collected);
+      };
+      helper.getNode('out').on('input', collect(true));
+      helper.getNode('caught').on('input', collect(false));
+      helper.getNode('w').receive({ payload: { ...jane, attributes: undefined } });
+      helper.getNode('w').receive({ payload: { ...jane, attributes: undefined, providerAttributes: { Role: 'Community Health Worker' } } });
+    });
+    assert.deepEqual(results.map((result) => result.ok), [true, true], JSON.stringify(results.map((result) => result.msg.error)));
+    assert.deepEqual(results.map((result) => result.msg.payload.action).sort(), ['created', 'updated']);
+    const creates = (await request(base).get('/_sandbox/requests?method=POST&path=/provider$')).body as Array<{ status: number }>;
+    assert.deepEqual(creates.map((entry) => entry.status).sort(), [201, 400], 'the race happened: the second create was refused');
+    const providers = await providersWith(jane.identifier);
+    assert.equal(providers.length, 1);
+    assert.deepEqual((await activeProviderAttributes(providers[0].uuid)).map((attribute) => attribute.value), ['Community Health Worker']);
   });
 
   it('finds the seeded providers by identifier instead of creating them', async () => {

@@ -317,6 +317,39 @@ describe('fhir sandbox', () => {
     });
   });
 
+  describe('_include', () => {
+    const entriesOf = (bundle: Json): Array<[string, string]> => (bundle.entry ?? []).map((entry: Json) => [entry.search.mode, `${entry.resource.resourceType}/${entry.resource.id}`]);
+
+    it('adds the referenced resources of each page as include entries, once, and keeps them on later pages', async () => {
+      const first = await getJson('/PractitionerRole?active=true&_include=PractitionerRole:practitioner&_include=PractitionerRole:organization&_count=1');
+      assert.equal(first.total, 2, 'the total counts matches only');
+      assert.deepEqual(entriesOf(first), [
+        ['match', `PractitionerRole/${PRACTITIONER_ROLE_IDS[0]}`],
+        ['include', `Practitioner/${PRACTITIONER_IDS[0]}`],
+        ['include', `Organization/${CHW_ORGANIZATION_ID}`],
+      ]);
+      const next = first.link.find((link: Json) => link.relation === 'next').url as string;
+      const second = (await (await fetch(next, { headers: AUTH })).json()) as Json;
+      assert.deepEqual(entriesOf(second), [
+        ['match', `PractitionerRole/${PRACTITIONER_ROLE_IDS[1]}`],
+        ['include', `Practitioner/${PRACTITIONER_IDS[1]}`],
+        ['include', `Organization/${CHW_ORGANIZATION_ID}`],
+      ]);
+      const both = await getJson('/PractitionerRole?_include=PractitionerRole:organization');
+      assert.equal(entriesOf(both).filter(([mode]) => mode === 'include').length, 1, 'a resource referenced twice is included once');
+      const typed = await getJson('/PractitionerRole?_id=' + PRACTITIONER_ROLE_IDS[0] + '&_include=PractitionerRole:location:Location');
+      assert.deepEqual(entriesOf(typed)[1], ['include', `Location/${LOCATION_ID}`]);
+    });
+
+    it('refuses an _include that is not a reference parameter of the searched type', async () => {
+      for (const value of ['Patient:organization', 'PractitionerRole:active', 'PractitionerRole']) {
+        const response = await get(`/PractitionerRole?_include=${encodeURIComponent(value)}`);
+        assert.equal(response.status, 400, value);
+        assert.equal(((await response.json()) as Json).resourceType, 'OperationOutcome');
+      }
+    });
+  });
+
   describe('transaction and batch Bundles', () => {
     const transaction = (entries: Json[]): Json => ({ resourceType: 'Bundle', type: 'transaction', entry: entries });
 

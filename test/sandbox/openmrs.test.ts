@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { SandboxApp } from '../../sandbox/core';
 import {
   ATTRIBUTE_TYPES, CHUNK_SIZE, CONCEPTS, ENCOUNTER_TYPES, FORMS, IDENTIFIER_TYPES, LOCATIONS, OPENMRS_IDS, PATIENTS, PROVIDERS,
-  REPORTS, SAMPLE_ENCOUNTER, VISIT_TYPES, create,
+  PROVIDER_ATTRIBUTE_TYPES, REPORTS, SAMPLE_ENCOUNTER, VISIT_TYPES, create,
 } from '../../sandbox/openmrs';
 import { requireSamples, sampleJson, sampleText } from '../support/samples';
 import { shapeDifferences } from '../support/shape';
@@ -392,6 +392,70 @@ describe('openmrs sandbox', () => {
       assert.equal((await get(`${REST}/patient/${PATIENTS.amina}`, { Cookie: jsession })).status, 200);
       assert.equal((await fetch(`${origin}${REST}/session`, { method: 'DELETE', headers: { Cookie: jsession } })).status, 204);
       assert.equal((await get(`${REST}/patient/${PATIENTS.amina}`, { Cookie: jsession })).status, 401);
+    });
+  });
+
+  describe('provider attributes', () => {
+    const newProvider = (identifier: string, attributes?: Json[]): Json => ({
+      identifier, person: { gender: 'F', names: [{ givenName: 'Jane', familyName: 'Achieng' }] }, ...(attributes ? { attributes } : {}),
+    });
+
+    it('lists the seeded provider attribute types like the REST module', async () => {
+      const types = await getJson(`${REST}/providerattributetype?v=default`);
+      const role = types.results.find((type: Json) => type.uuid === PROVIDER_ATTRIBUTE_TYPES.role);
+      assert.deepEqual(types.results.map((type: Json) => type.name).sort(), ['Location', 'Organization', 'Role', 'Specialty']);
+      assert.equal(role.datatypeClassname, 'org.openmrs.customdatatype.datatype.FreeTextDatatype');
+      assert.equal(role.maxOccurs, 1);
+      assert.equal(role.minOccurs, 0);
+      assert.equal((await getJson(`${REST}/providerattributetype?q=organ`)).results[0].uuid, PROVIDER_ATTRIBUTE_TYPES.organization);
+      assert.equal((await getJson(`${REST}/providerattributetype/${PROVIDER_ATTRIBUTE_TYPES.location}`)).display, 'Location');
+    });
+
+    it('creates a provider with attributes and shows them as refs by default and in full with v=full', async () => {
+      const provider = await created(`${REST}/provider`, newProvider('PA-1', [{ attributeType: PROVIDER_ATTRIBUTE_TYPES.role, value: 'Community Health Worker' }]));
+      assert.equal(provider.attributes.length, 1);
+      assert.equal(provider.attributes[0].display, 'Role: Community Health Worker');
+      assert.equal(provider.attributes[0].attributeType, undefined, 'a ref by default');
+      const full = await getJson(`${REST}/provider/${provider.uuid}?v=full`);
+      assert.equal(full.attributes[0].value, 'Community Health Worker');
+      assert.equal(full.attributes[0].attributeType.uuid, PROVIDER_ATTRIBUTE_TYPES.role);
+      assert.equal(full.attributes[0].voided, false);
+      assert.match(full.attributes[0].links[0].uri, new RegExp(`/provider/${provider.uuid}/attribute/${full.attributes[0].uuid}$`));
+    });
+
+    it('adds, updates and voids attributes through /provider/{uuid}/attribute', async () => {
+      const provider = await created(`${REST}/provider`, newProvider('PA-2'));
+      const path = `${REST}/provider/${provider.uuid}/attribute`;
+      const added = await created(path, { attributeType: { uuid: PROVIDER_ATTRIBUTE_TYPES.organization }, value: 'Kolwa CHU' });
+      assert.equal(added.value, 'Kolwa CHU');
+      assert.equal(added.attributeType.uuid, PROVIDER_ATTRIBUTE_TYPES.organization);
+      const updated = await post(`${path}/${added.uuid}`, { value: 'Kolwa Health Centre' });
+      assert.equal(updated.status, 200, await updated.clone().text());
+      assert.equal((await getJson(`${path}/${added.uuid}`)).value, 'Kolwa Health Centre');
+      assert.deepEqual((await getJson(path)).results.map((attribute: Json) => attribute.value), ['Kolwa Health Centre']);
+      assert.equal((await remove(`${path}/${added.uuid}`)).status, 204);
+      assert.deepEqual((await getJson(path)).results, [], 'a voided attribute is no longer listed');
+      assert.deepEqual((await getJson(`${REST}/provider/${provider.uuid}?v=full`)).attributes, []);
+    });
+
+    it('refuses unknown types, a missing value and a second value of a type with maxOccurs 1', async () => {
+      const provider = await created(`${REST}/provider`, newProvider('PA-3', [{ attributeType: PROVIDER_ATTRIBUTE_TYPES.role, value: 'CHW' }]));
+      const path = `${REST}/provider/${provider.uuid}/attribute`;
+      const unknownType = await post(path, { attributeType: ATTRIBUTE_TYPES.telephoneNumber, value: '+254700000001' });
+      assert.equal(unknownType.status, 400, 'a person attribute type is not a provider attribute type');
+      assert.ok((await unknownType.json()).error.fieldErrors.attributeType);
+      const noValue = await post(path, { attributeType: PROVIDER_ATTRIBUTE_TYPES.location });
+      assert.equal(noValue.status, 400);
+      assert.ok((await noValue.json()).error.fieldErrors.value);
+      const second = await post(path, { attributeType: PROVIDER_ATTRIBUTE_TYPES.role, value: 'Nurse' });
+      assert.equal(second.status, 400);
+      assert.ok((await second.json()).error.fieldErrors.attributes);
+      const twiceOnCreate = await post(`${REST}/provider`, newProvider('PA-4', [
+        { attributeType: PROVIDER_ATTRIBUTE_TYPES.role, value: 'CHW' }, { attributeType: PROVIDER_ATTRIBUTE_TYPES.role, value: 'Nurse' },
+      ]));
+      assert.equal(twiceOnCreate.status, 400);
+      assert.equal((await getJson(`${REST}/provider?identifier=PA-4`)).results.length, 0, 'nothing is created for a refused submission');
+      assert.equal((await get(`${REST}/provider/not-a-provider/attribute`)).status, 404);
     });
   });
 

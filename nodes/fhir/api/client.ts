@@ -13,7 +13,7 @@
  */
 import { basicAuth, bearerAuth, oauth2ClientCredentials, type AuthProvider } from '../../core/auth';
 import { IntegrationError, badInput } from '../../core/errors';
-import { type HttpClient, type HttpClientOptions, type HttpResponse, type QueryValue, bundleNextPaging } from '../../core/http-client';
+import { type HttpClient, type HttpClientOptions, type HttpResponse, type Paging, type QueryValue, bundleNextPaging } from '../../core/http-client';
 import { redactUrl } from '../../core/redact';
 import { assertNoErrorOutcome, summarizeFhirError } from './outcome';
 import { validateResource } from './validation';
@@ -25,6 +25,25 @@ export interface FhirResource {
   id?: string;
   meta?: { versionId?: string; lastUpdated?: string; [key: string]: unknown };
   [key: string]: unknown;
+}
+
+/** One page of a search: what matched, and what `_include` brought along. */
+export interface SearchPage<T extends FhirResource = FhirResource> {
+  matches: T[];
+  included: FhirResource[];
+}
+
+interface SearchEntry<T> {
+  resource: T;
+  mode?: string;
+}
+
+function entriesOf<T>(bundle: unknown): Array<SearchEntry<T>> {
+  const entries = (bundle as { entry?: unknown } | undefined)?.entry;
+  if (!Array.isArray(entries)) return [];
+  return entries
+    .filter((entry): entry is { resource: T; search?: { mode?: unknown } } => Boolean(entry && typeof entry === 'object' && (entry as { resource?: unknown }).resource))
+    .map((entry) => ({ resource: entry.resource, mode: typeof entry.search?.mode === 'string' ? entry.search.mode : undefined }));
 }
 
 export type FhirAuthType = 'none' | 'bearer' | 'basic' | 'oauth2';
@@ -250,9 +269,27 @@ export class FhirClient {
   }
 
   /** Every resource matching a search, page by page (Bundle `next` links), as arrays. */
-  searchPages<T extends FhirResource = FhirResource>(resourceType: string, params: SearchParams = {}, options: CallOptions & { maxPages?: number } = {}): AsyncGenerator<T[], void, undefined> {
+  /** The matches of each search page; resources brought by `_include` are left out (see searchPagesWithIncluded). */
+  async *searchPages<T extends FhirResource = FhirResource>(resourceType: string, params: SearchParams = {}, options: CallOptions & { maxPages?: number } = {}): AsyncGenerator<T[], void, undefined> {
+    for await (const page of this.searchPagesWithIncluded<T>(resourceType, params, options)) yield page.matches;
+  }
+
+  /**
+   * Each search page split by `entry.search.mode`: the matches, and the resources the server added
+   * for `_include` (an entry without a mode counts as a match, as servers may leave it out).
+   */
+  async *searchPagesWithIncluded<T extends FhirResource = FhirResource>(resourceType: string, params: SearchParams = {}, options: CallOptions & { maxPages?: number } = {}): AsyncGenerator<SearchPage<T>, void, undefined> {
     assertType(resourceType);
-    return this.http.paginate<unknown, T>({ path: resourceType, query: params, signal: options.signal }, bundleNextPaging<T>(), { signal: options.signal, maxPages: options.maxPages });
+    const bundlePaging = bundleNextPaging<T>();
+    const entryPaging: Paging<unknown, SearchEntry<T>> = { items: (page) => entriesOf<T>(page), next: bundlePaging.next };
+    for await (const entries of this.http.paginate<unknown, SearchEntry<T>>({ path: resourceType, query: params, signal: options.signal }, entryPaging, { signal: options.signal, maxPages: options.maxPages })) {
+      const page: SearchPage<T> = { matches: [], included: [] };
+      for (const entry of entries) {
+        if (entry.mode === 'include') page.included.push(entry.resource);
+        else if (entry.mode !== 'outcome') page.matches.push(entry.resource);
+      }
+      yield page;
+    }
   }
 
   async search<T extends FhirResource = FhirResource>(resourceType: string, params: SearchParams = {}, options: CallOptions & { maxPages?: number } = {}): Promise<T[]> {

@@ -8,7 +8,7 @@
  * the window, and is saved after every page, so a restart mid-poll re-sends nothing and misses
  * nothing.
  */
-import type { FhirClient, FhirResource, SearchParams } from './client';
+import type { FhirClient, FhirResource, SearchPage, SearchParams } from './client';
 
 export interface SearchCheckpoint {
   /** The search this checkpoint belongs to; another search starts afresh. */
@@ -69,12 +69,22 @@ function later(a: string | undefined, b: string | undefined): string | undefined
   return Date.parse(b) > Date.parse(a) ? b : a;
 }
 
+/** Pages split into matches and `_include`d resources; a search without `_include` has none of the latter. */
+async function* pagesOf(client: FhirClient, resourceType: string, params: SearchParams, signal?: AbortSignal): AsyncGenerator<SearchPage, void, undefined> {
+  if (params._include !== undefined) {
+    yield* client.searchPagesWithIncluded(resourceType, params, { signal });
+    return;
+  }
+  for await (const matches of client.searchPages(resourceType, params, { signal })) yield { matches, included: [] };
+}
+
 /**
  * One poll: emits each new resource version (page by page, in the server's order) and advances
- * the checkpoint. `emit` gets each page; it runs before that page is recorded as sent, so a
- * crash between the two re-sends the page rather than losing it.
+ * the checkpoint. `emit` gets each page, with the resources `_include` brought along (they do
+ * not move the checkpoint); it runs before that page is recorded as sent, so a crash between the
+ * two re-sends the page rather than losing it.
  */
-export async function pollSearch(client: FhirClient, settings: PollSettings, store: CheckpointAccess, emit: (resources: FhirResource[]) => void): Promise<PollResult> {
+export async function pollSearch(client: FhirClient, settings: PollSettings, store: CheckpointAccess, emit: (resources: FhirResource[], included: FhirResource[]) => void): Promise<PollResult> {
   const query = queryKey(settings);
   const overlapMs = Math.max(0, settings.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS) * 1000;
   const saved = store.load();
@@ -101,11 +111,11 @@ export async function pollSearch(client: FhirClient, settings: PollSettings, sto
   // (a large first poll stays small on disk); otherwise only once the last page is in.
   let inOrder = true;
   const result: PollResult = { emitted: 0, skipped: 0, pages: 0 };
-  for await (const page of client.searchPages(settings.resourceType, params, { signal: settings.signal })) {
+  for await (const { matches: page, included } of pagesOf(client, settings.resourceType, params, settings.signal)) {
     result.pages += 1;
     const fresh = page.filter((resource) => !(versionKey(resource) in checkpoint.sent));
     result.skipped += page.length - fresh.length;
-    if (fresh.length) emit(fresh);
+    if (fresh.length) emit(fresh, included);
     result.emitted += fresh.length;
     for (const resource of page) {
       const updated = lastUpdatedOf(resource);
@@ -127,4 +137,21 @@ function advance(checkpoint: SearchCheckpoint, newest: string | undefined, overl
   if (!newest) return;
   const horizon = Date.parse(newest) - overlapMs;
   for (const [key, updated] of Object.entries(checkpoint.sent)) if (Date.parse(updated) <= horizon) delete checkpoint.sent[key];
+}
+
+/** The `_include`d resources that `resource` references ("Type/id", relative or absolute). */
+export function includedFor(resource: FhirResource, included: FhirResource[]): FhirResource[] {
+  if (!included.length) return [];
+  const references = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        if (key === 'reference' && typeof child === 'string') references.add(child.split('/').slice(-2).join('/'));
+        else walk(child);
+      }
+    }
+  };
+  walk(resource);
+  return included.filter((candidate) => references.has(`${candidate.resourceType}/${candidate.id}`));
 }

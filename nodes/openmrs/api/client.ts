@@ -61,7 +61,7 @@ export interface DeleteOptions extends CallOptions {
 }
 
 /** Search results as a list of metadata (encounter types, locations ...). */
-export type MetadataResource = 'encountertype' | 'location' | 'patientidentifiertype' | 'personattributetype' | 'concept' | 'form' | 'visittype' | 'encounterrole' | 'provider';
+export type MetadataResource = 'encountertype' | 'location' | 'patientidentifiertype' | 'personattributetype' | 'concept' | 'form' | 'visittype' | 'encounterrole' | 'provider' | 'providerattributetype';
 
 function toConceptInfo(concept: Record<string, any>): ConceptInfo {
   const answers: ConceptAnswer[] = (Array.isArray(concept.answers) ? concept.answers : []).map((answer: Record<string, any>) => ({

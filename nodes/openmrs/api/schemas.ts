@@ -105,6 +105,11 @@ export const PROVIDER_SCHEMA = {
       description: 'Person attribute values by attribute type name or uuid, e.g. {"Telephone Number": "+254..."}.',
       additionalProperties: scalar,
     },
+    providerAttributes: {
+      type: 'object',
+      description: 'Provider attribute values by provider attribute type name or uuid, e.g. {"Role": "Community Health Worker"}. A changed value updates the attribute; none is added twice.',
+      additionalProperties: scalar,
+    },
   },
   additionalProperties: false,
 } as const;
@@ -167,7 +172,10 @@ export interface ProviderInput {
   familyName?: string;
   gender?: 'M' | 'F' | 'O' | 'U';
   birthdate?: string;
+  /** Person attributes (personattributetype). */
   attributes?: Record<string, ScalarValue>;
+  /** Provider attributes (providerattributetype), e.g. what a FHIR PractitionerRole says. */
+  providerAttributes?: Record<string, ScalarValue>;
 }
 
 let registered = false;

@@ -288,38 +288,110 @@ interface ProviderRecord {
   identifier?: string;
   retired?: boolean;
   person?: { uuid: string } | null;
+  attributes?: ProviderAttributeRecord[];
+}
+
+interface ProviderAttributeRecord {
+  uuid: string;
+  attributeType?: { uuid?: string } | null;
+  value?: unknown;
+  voided?: boolean;
+}
+
+async function resolveProviderAttributes(client: OpenmrsClient, values: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<ResolvedAttribute[]> {
+  const attributes: ResolvedAttribute[] = [];
+  for (const [type, value] of Object.entries(values ?? {})) {
+    attributes.push({ attributeType: await client.resolveMetadata('providerattributetype', type, { signal, field: `msg.payload.providerAttributes.${type}` }), value: String(value) });
+  }
+  return attributes;
+}
+
+const providerAttributePath = (provider: string, attribute?: string): string =>
+  `provider/${encodeURIComponent(provider)}/attribute${attribute ? `/${encodeURIComponent(attribute)}` : ''}`;
+
+/**
+ * Brings the provider's attributes to the wanted values: a changed value updates the active
+ * attribute of that type, a missing one is added, an equal one is left alone (so a re-sent message
+ * adds nothing). Types the input does not carry are not touched. Returns attribute uuid -> the
+ * value before (null for an added attribute), for a rollback.
+ */
+async function syncProviderAttributes(client: OpenmrsClient, provider: ProviderRecord, wanted: ResolvedAttribute[], signal?: AbortSignal): Promise<Record<string, string | null>> {
+  const before: Record<string, string | null> = {};
+  if (!wanted.length) return before;
+  let current = provider.attributes ?? [];
+  // A listing may show attributes as refs (no type, no value): then they are read on their own.
+  if (current.some((attribute) => !attribute.attributeType || !('value' in attribute))) {
+    current = (await client.rest<{ results?: ProviderAttributeRecord[] }>('GET', providerAttributePath(provider.uuid), { query: { v: 'default' }, signal })).data.results ?? [];
+  }
+  for (const attribute of wanted) {
+    const existing = current.find((candidate) => !candidate.voided && candidate.attributeType?.uuid === attribute.attributeType);
+    if (existing && String(existing.value ?? '') === attribute.value) continue;
+    if (existing) {
+      // Setting a value is idempotent: the same POST can be repeated after a lost answer.
+      await client.rest('POST', providerAttributePath(provider.uuid, existing.uuid), { body: { value: attribute.value }, signal, idempotent: true });
+      before[existing.uuid] = String(existing.value ?? '');
+    } else {
+      const { data: added } = await client.rest<ProviderAttributeRecord>('POST', providerAttributePath(provider.uuid), { body: attribute, signal });
+      before[added.uuid] = null;
+    }
+  }
+  return before;
 }
 
 /**
- * Creates a provider with its person, or brings the person of the provider holding the identifier
- * up to date. Retired providers are found too: the identifier stays theirs, so a new provider
+ * Undoes a provider update of `writeProvider`: attributes it added are purged, values it changed
+ * are put back. For the rollback of a journal entry `{ resource: 'provider', action: 'updated' }`.
+ */
+export async function restoreProviderAttributes(client: OpenmrsClient, provider: string, before: { providerAttributes?: Record<string, string | null> }, signal?: AbortSignal): Promise<void> {
+  for (const [attribute, value] of Object.entries(before.providerAttributes ?? {})) {
+    if (value === null) await client.rest('DELETE', providerAttributePath(provider, attribute), { query: { purge: 'true' }, signal, idempotent: true, acceptStatus: [404] });
+    else await client.rest('POST', providerAttributePath(provider, attribute), { body: { value }, signal, idempotent: true });
+  }
+}
+
+/**
+ * Creates a provider with its person and provider attributes, or brings the person and the
+ * provider attributes of the provider holding the identifier up to date. Retired providers are found too: the identifier stays theirs, so a new provider
  * with it would be refused.
  */
 export async function writeProvider(client: OpenmrsClient, input: ProviderInput, settings: WriteSettings): Promise<ProviderWriteResult> {
   const { signal } = settings;
   const attributes = await resolveAttributes(client, input.attributes, signal);
+  const providerAttributes = await resolveProviderAttributes(client, input.providerAttributes, signal);
   const birthdate = input.birthdate === undefined ? undefined : toOpenmrsDate(input.birthdate, settings.timeZone, 'msg.payload.birthdate');
   // Servers that ignore the identifier parameter answer with every provider: the match is checked here.
-  const found = (await client.listAll<ProviderRecord>('provider', { identifier: input.identifier, includeAll: true, v: 'full' }, { signal })).filter((provider) => provider.identifier === input.identifier);
-  if (found.length > 1) {
-    throw new IntegrationError(`openmrs: ${found.length} providers share the identifier ${input.identifier}`, { code: 'conflict', retryable: false, system: 'openmrs', field: 'msg.payload.identifier' });
-  }
+  const lookUp = async (): Promise<ProviderRecord | undefined> => {
+    const found = (await client.listAll<ProviderRecord>('provider', { identifier: input.identifier, includeAll: true, v: 'full' }, { signal })).filter((provider) => provider.identifier === input.identifier);
+    if (found.length > 1) {
+      throw new IntegrationError(`openmrs: ${found.length} providers share the identifier ${input.identifier}`, { code: 'conflict', retryable: false, system: 'openmrs', field: 'msg.payload.identifier' });
+    }
+    return found[0];
+  };
 
-  if (!found.length) {
+  let provider = await lookUp();
+  if (!provider) {
     if (!input.givenName || !input.familyName || !input.gender) {
       throw badInput('msg.payload: a new provider needs givenName, familyName and gender', input.givenName ? (input.familyName ? 'msg.payload.gender' : 'msg.payload.familyName') : 'msg.payload.givenName');
     }
     const person: Record<string, unknown> = { names: [{ givenName: input.givenName, middleName: input.middleName || undefined, familyName: input.familyName }], gender: input.gender };
     if (birthdate) person.birthdate = birthdate;
     if (attributes.length) person.attributes = attributes;
-    const { data: created } = await client.rest<ProviderRecord>('POST', 'provider', { body: { identifier: input.identifier, person }, signal, query: { v: 'full' } });
-    return {
-      payload: { provider: created.uuid, person: created.person?.uuid ?? '', identifier: input.identifier, action: 'created' },
-      journal: [{ system: 'openmrs', resource: 'provider', id: created.uuid, action: 'created' }],
-    };
+    const body: Record<string, unknown> = { identifier: input.identifier, person };
+    if (providerAttributes.length) body.attributes = providerAttributes;
+    try {
+      const { data: created } = await client.rest<ProviderRecord>('POST', 'provider', { body, signal, query: { v: 'full' } });
+      return {
+        payload: { provider: created.uuid, person: created.person?.uuid ?? '', identifier: input.identifier, action: 'created' },
+        journal: [{ system: 'openmrs', resource: 'provider', id: created.uuid, action: 'created' }],
+      };
+    } catch (error) {
+      // Two messages about one health worker (its Practitioner and its PractitionerRole) may both
+      // find nothing and both create: the server refuses the second identifier, which then updates.
+      provider = await lookUp();
+      if (!provider) throw error;
+    }
   }
 
-  const provider = found[0];
   const personUuid = provider.person?.uuid;
   if (!personUuid) {
     throw new IntegrationError(`openmrs: provider ${input.identifier} has no person to update`, { code: 'conflict', retryable: false, system: 'openmrs', field: 'msg.payload.identifier' });
@@ -327,8 +399,15 @@ export async function writeProvider(client: OpenmrsClient, input: ProviderInput,
   const { data: person } = await client.rest<Person>('GET', `person/${encodeURIComponent(personUuid)}`, { query: { v: 'full' }, signal });
   const { changes, before } = personChanges(person, input, attributes, birthdate);
   const payload = { provider: provider.uuid, person: personUuid, identifier: input.identifier };
-  if (!Object.keys(changes).length) return { payload: { ...payload, action: 'unchanged' }, journal: [] };
-  // Updating an existing person is idempotent: the same changes can be posted again safely.
-  await client.rest('POST', `person/${encodeURIComponent(personUuid)}`, { body: changes, signal, idempotent: true });
-  return { payload: { ...payload, action: 'updated' }, journal: [{ system: 'openmrs', resource: 'person', id: personUuid, action: 'updated', before }] };
+  const journal: JournalEntry[] = [];
+  if (Object.keys(changes).length) {
+    // Updating an existing person is idempotent: the same changes can be posted again safely.
+    await client.rest('POST', `person/${encodeURIComponent(personUuid)}`, { body: changes, signal, idempotent: true });
+    journal.push({ system: 'openmrs', resource: 'person', id: personUuid, action: 'updated', before });
+  }
+  const attributesBefore = await syncProviderAttributes(client, provider, providerAttributes, signal);
+  if (Object.keys(attributesBefore).length) {
+    journal.push({ system: 'openmrs', resource: 'provider', id: provider.uuid, action: 'updated', before: { providerAttributes: attributesBefore } });
+  }
+  return { payload: { ...payload, action: journal.length ? 'updated' : 'unchanged' }, journal };
 }
