@@ -7,6 +7,7 @@
  */
 import { IntegrationError, isIntegrationError } from '../../core/errors';
 import type { OpenmrsClient } from './client';
+import { restoreProviderAttributes } from './writer';
 import type { Patient, Person } from './types';
 
 export interface OpenmrsJournalEntry {
@@ -110,6 +111,10 @@ export async function restorePatient(client: OpenmrsClient, uuid: string, before
 /** The OpenMRS compensation: purge (or void) what was created, restore what was updated. */
 export async function undoOpenmrsEntry(client: OpenmrsClient, entry: OpenmrsJournalEntry, signal?: AbortSignal, onVoided?: (entry: OpenmrsJournalEntry) => void): Promise<UndoResult> {
   if (entry.action === 'updated') {
+    if (entry.resource === 'provider') {
+      await restoreProviderAttributes(client, entry.id, (entry.before ?? {}) as Parameters<typeof restoreProviderAttributes>[2], signal);
+      return 'undone';
+    }
     const before = (entry.before ?? {}) as PersonBefore;
     if (entry.resource === 'patient') return restorePatient(client, entry.id, before, signal);
     if (entry.resource === 'person') return restorePerson(client, entry.id, before, signal);
