@@ -31,3 +31,4 @@ export * from './writer-kit';
 export * from './outbox';
 export * from './circuit-breaker';
 export { registerOutboxAdmin, claimQueue, OUTBOX_DATABASE } from './outbox-admin';
+export { RequestLog, ensureRequestLog, closeRequestLog, currentRequestLog, requestLogSettings, parseStatusFilter, DEFAULT_REQUEST_LOG_SETTINGS, REQUEST_LOG_DATABASE, type RequestLogEntry, type RequestLogInput, type RequestLogOptions, type RequestLogQuery, type RequestLogSettings } from './request-log';
