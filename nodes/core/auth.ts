@@ -5,7 +5,7 @@
 import https from 'node:https';
 import axios from 'axios';
 import { IntegrationError, classifyNetworkError, classifyStatus } from './errors';
-import { redactUrl } from './redact';
+import { redactText, redactUrl } from './redact';
 
 export interface AuthProvider {
   apply(headers: Record<string, string>): Promise<void> | void;
@@ -128,7 +128,7 @@ async function requestClientCredentialsToken(options: OAuth2ClientCredentialsOpt
   if (response.status >= 400 || typeof body?.access_token !== 'string') {
     const { code, retryable } = response.status >= 400 ? classifyStatus(response.status) : { code: 'auth' as const, retryable: false };
     // RFC 6749 error codes ("invalid_client") are safe to show and say what is wrong.
-    const reason = typeof body?.error === 'string' ? `: ${body.error}` : '';
+    const reason = typeof body?.error === 'string' ? `: ${redactText(body.error, [options.clientSecret, `${options.clientId}:${options.clientSecret}`])}` : '';
     throw new IntegrationError(`token request to ${request.url} failed: HTTP ${response.status}${reason}`, { code, retryable, status: response.status, request });
   }
   const expiresIn = Number(body.expires_in);

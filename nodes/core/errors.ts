@@ -3,7 +3,7 @@
  * knowing which system answered. Messages and fields are built from redacted parts only: an
  * IntegrationError may be shown in the debug sidebar, copied into msg.error or logged.
  */
-import { redactDeep } from './redact';
+import { redactAuthorizationValues, redactDeep } from './redact';
 
 export type ErrorCode =
   | 'timeout'
@@ -51,7 +51,8 @@ export class IntegrationError extends Error {
   readonly field?: string;
 
   constructor(message: string, options: IntegrationErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // A remote's error text may echo our Authorization header back; it must not ride along.
+    super(redactAuthorizationValues(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'IntegrationError';
     this.code = options.code;
     this.status = options.status;

@@ -4,7 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { registerNodeType } from './node-kit';
-import type { ReceiverAuthMode, ReceiverAuthSettings, ReceiverSecrets } from './receiver-auth';
+import { receiverAuthProblem, type ReceiverAuthMode, type ReceiverAuthSettings, type ReceiverSecrets } from './receiver-auth';
 
 export interface ReceiverAuthConfigDef extends NodeDef, Omit<ReceiverAuthSettings, 'mode'> {
   mode: ReceiverAuthMode;
@@ -13,6 +13,8 @@ export interface ReceiverAuthConfigDef extends NodeDef, Omit<ReceiverAuthSetting
 export interface ReceiverAuthConfigNode extends Node<ReceiverSecrets> {
   settings: ReceiverAuthSettings;
   secrets(): ReceiverSecrets;
+  /** Why this config refuses everyone or admits anyone (see receiverAuthProblem), for statuses. */
+  problem(): string | undefined;
 }
 
 export default function register(RED: NodeAPI): void {
@@ -29,6 +31,9 @@ export default function register(RED: NodeAPI): void {
     };
     // Read at request time so a credential change applies without restarting receivers.
     this.secrets = () => ({ ...this.credentials });
+    this.problem = () => receiverAuthProblem(this.settings, this.secrets());
+    const problem = this.problem();
+    if (problem) this.warn(problem);
   }
   registerNodeType(RED, 'chis-receiver-auth', ReceiverAuthConfig, {
     credentials: {

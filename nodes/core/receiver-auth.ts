@@ -50,6 +50,26 @@ function header(request: AuthRequest, name: string): string | undefined {
 
 const denied = (reason: string, challenge?: string): AuthResult => ({ ok: false, status: 401, reason, challenge });
 
+/**
+ * Why a configuration lets nobody in (or everybody), for the deploy-time warning; undefined
+ * when it is usable. A missing secret is never treated as "no authentication".
+ */
+export function receiverAuthProblem(settings: ReceiverAuthSettings | undefined, secrets: ReceiverSecrets): string | undefined {
+  switch (settings?.mode) {
+    case 'none':
+      return 'anonymous access: anyone who can reach Node-RED can post to the receivers using this config';
+    case 'basic':
+      return secrets.username && secrets.password ? undefined : 'no username or password set: every request is refused';
+    case 'bearer':
+    case 'header':
+    case 'query':
+    case 'hmac':
+      return secrets.token ? undefined : `no ${settings.mode === 'hmac' ? 'signing key' : 'token'} set: every request is refused`;
+    default:
+      return `unknown authentication mode "${String(settings?.mode)}": every request is refused`;
+  }
+}
+
 export function checkReceiverAuth(settings: ReceiverAuthSettings | undefined, secrets: ReceiverSecrets, request: AuthRequest): AuthResult {
   if (!settings) return denied('receiver has no authentication configured');
   switch (settings.mode) {

@@ -66,7 +66,10 @@ export class ReceiverEndpoint {
         this.render(`${status} ${reason}`);
       },
     });
+    // A receiver that refuses everything must not look healthy: say why in red.
+    const authProblem = authNode && !this.anonymous ? authNode.problem() : undefined;
     if (!authNode) node.status({ fill: 'red', shape: 'ring', text: 'no authentication configured: every request is refused' });
+    else if (authProblem) node.status({ fill: 'red', shape: 'ring', text: authProblem });
     else this.render();
     node.on('close', (_removed: boolean, done: () => void) => {
       this.unregister();

@@ -168,6 +168,7 @@ export function parseBody(format: BodyFormat, raw: Buffer): unknown {
         const reason = (error as Error).message
           .replace(/token '[\s\S]{1,2}'/, 'character')
           .replace(/,?\s*(\.\.\.)?"[\s\S]*$/, '') || 'not valid JSON';
+        // eslint-disable-next-line preserve-caught-error -- the cause would carry the quoted body along
         throw new Error(`malformed JSON: ${reason}`);
       }
       return withinNesting(parsed);
@@ -181,6 +182,7 @@ export function parseBody(format: BodyFormat, raw: Buffer): unknown {
       try {
         parsed = xmlParser.parse(text);
       } catch (error) {
+        // eslint-disable-next-line preserve-caught-error -- only the parser's reason is for the sender
         throw new Error(`malformed XML: ${(error as Error).message}`);
       }
       return withinNesting(parsed);

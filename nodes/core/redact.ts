@@ -90,11 +90,28 @@ function secretForms(secrets: readonly string[]): string[] {
 }
 
 /**
+ * Authorization values by their shape, for text whose secrets nobody listed: a server that
+ * echoes the request's Authorization header in its error body, an error built from it.
+ * Only shapes that cannot be ordinary words: base64 after Basic, a token after Bearer,
+ * user:key after ApiKey.
+ */
+const AUTHORIZATION_VALUE = /\b(Basic|Bearer|ApiKey)(\s+)(?!\[redacted\])([A-Za-z0-9+/_.~@:-]{8,}=*)/g;
+
+export function redactAuthorizationValues(text: string): string {
+  return text.replace(AUTHORIZATION_VALUE, (whole, scheme: string, space: string, value: string) => {
+    if (scheme === 'ApiKey' && !value.includes(':')) return whole;
+    if (scheme === 'Basic' && !/^[A-Za-z0-9+/]+=*$/.test(value)) return whole;
+    return `${scheme}${space}${REDACTED}`;
+  });
+}
+
+/**
  * Replaces every known secret in a text, including the base64 of each; auth providers list
  * "user:password" among their secrets so a Basic Authorization value is caught whole.
+ * Authorization values are removed by shape as well.
  */
 export function redactText(text: string, secrets: readonly string[]): string {
-  return replaceForms(text, secretForms(secrets));
+  return redactAuthorizationValues(replaceForms(text, secretForms(secrets)));
 }
 
 function replaceForms(text: string, forms: readonly string[]): string {
@@ -111,7 +128,7 @@ export function redactDeep(value: unknown, secrets: readonly string[] = []): unk
   const forms = secretForms(secrets);
   const seen = new WeakSet<object>();
   const visit = (current: unknown, depth: number): unknown => {
-    if (typeof current === 'string') return replaceForms(current, forms);
+    if (typeof current === 'string') return redactAuthorizationValues(replaceForms(current, forms));
     if (current === null || typeof current !== 'object') return typeof current === 'function' ? undefined : current;
     if (current instanceof Date) return new Date(current.getTime());
     if (Buffer.isBuffer(current) || ArrayBuffer.isView(current)) return `[binary ${current.byteLength} bytes]`;
