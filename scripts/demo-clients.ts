@@ -4,6 +4,7 @@
  * Each entry is added together with the example flow that owns the receiving endpoint.
  */
 import type { RunningSandbox } from '../sandbox';
+import { PREGNANCY_REMINDERS_FLOW_UUID } from '../sandbox/rapidpro/seed';
 
 export interface DemoClient {
   system: string;
@@ -63,10 +64,18 @@ export function demoClients(nodeRedUrl: string): DemoClient[] {
         },
       },
     },
-    // RapidPro's "call webhook" (flows/cht-rapidpro-bidirectional.json): completed runs.
+    // RapidPro's "call webhook" (flows/cht-rapidpro-bidirectional.json): completed runs of the flow
+    // that has the webhook action. The flow's runs source polls "Follow-up survey" instead, so each
+    // run reaches CHT by one path only.
     {
       system: 'rapidpro',
-      config: { name: 'webhook', url: `${nodeRedUrl}/rapidpro/results`, shape: 'resthook', auth: { type: 'header', name: 'X-Demo-Token', value: 'demo-secret' } },
+      config: {
+        name: 'webhook',
+        url: `${nodeRedUrl}/rapidpro/results`,
+        shape: 'resthook',
+        flow: PREGNANCY_REMINDERS_FLOW_UUID,
+        auth: { type: 'header', name: 'X-Demo-Token', value: 'demo-secret' },
+      },
     },
   ];
 }

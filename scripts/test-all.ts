@@ -1,6 +1,7 @@
 /**
  * `npm test` after build, type check and lint: every mocha suite, first on the project's
- * node-red 4.x (this Node.js), then the node and flow suites again on node-red 5.x under Node 22.
+ * node-red 4.x (this Node.js), with the editor in Chromium after the flow tests, then the node
+ * and flow suites again on node-red 5.x under Node 22.
  * Ends with one plain line: `tests: N passed, N failed, N skipped`.
  */
 import { spawnSync } from 'node:child_process';
@@ -64,11 +65,23 @@ function runPhase(phase: Phase): PhaseResult {
   return { name: phase.name, passed: count('passing'), failed: count('failing'), skipped: count('pending'), exitCode: result.status ?? 1 };
 }
 
+/** The editor in Debian's Chromium: a missing browser fails the phase, since CI (.ci/run) installs it. */
+function runBrowserPhase(): PhaseResult {
+  const name = 'browser tests on node-red 4';
+  const chromium = process.env.CHIS_CHROMIUM ?? '/usr/bin/chromium';
+  if (!fs.existsSync(chromium)) {
+    console.log(`\n== ${name}\nFAILED: Chromium not found at ${chromium}. Install Debian's package (apt-get install chromium) or set CHIS_CHROMIUM; .ci/run installs it.`);
+    return { name, passed: 0, failed: 1, skipped: 0, exitCode: 1 };
+  }
+  return runPhase({ name, globs: [dist('browser/**/*.test.js')] });
+}
+
 function main(): void {
   const results: PhaseResult[] = [];
   results.push(runPhase({ name: 'unit and sandbox tests', globs: [dist('unit/**/*.test.js'), dist('sandbox/**/*.test.js')] }));
   results.push(runPhase({ name: 'node tests on node-red 4', globs: [dist('nodes/**/*.test.js')] }));
   results.push(runPhase({ name: 'flow tests on node-red 4', globs: [dist('flows/**/*.test.js')] }));
+  results.push(runBrowserPhase());
 
   if (process.env.CHIS_SKIP_NR5 === '1') {
     console.log('\n== node-red 5 pass skipped (CHIS_SKIP_NR5=1)');

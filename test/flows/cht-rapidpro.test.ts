@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as chtSeed from '../../sandbox/cht/seed';
 import * as rapidproSeed from '../../sandbox/rapidpro/seed';
+import { demoClients } from '../../scripts/demo-clients';
 import { eventually, startHarness, type FlowHarness } from '../support/flow-harness';
 import { requireSamples, sampleJson } from '../support/samples';
 import { nodeRedVersion } from '../support/runtime-env';
@@ -152,14 +153,74 @@ describe(`CHT <-> RapidPro flow in a started Node-RED ${nodeRedVersion()}`, func
     const phone = newPhone();
     const id = await createPerson('Faith Akinyi', phone);
     await eventually(() => contactByUrn(`tel:${phone}`), 20_000, 200);
-    const configured = await control('rapidpro', 'clients', { name: 'webhook', url: `${harness.runtime.url}/rapidpro/results`, shape: 'resthook', auth: { type: 'header', name: 'X-Demo-Token', value: 'demo-secret' } });
+    const webhook = demoClients(harness.runtime.url).find((client) => client.system === 'rapidpro' && client.config.name === 'webhook');
+    assert.ok(webhook);
+    assert.equal(webhook.config.flow, rapidproSeed.PREGNANCY_REMINDERS_FLOW_UUID, 'the demo webhook fires for the flow with the webhook action only');
+    const configured = await control('rapidpro', 'clients', webhook.config);
     assert.equal(configured.status, 200);
-    const run = await control('rapidpro', 'runs', { contact: `tel:${phone}`, flow: rapidproSeed.FOLLOW_UP_SURVEY_FLOW_UUID });
+    const run = await control('rapidpro', 'runs', { contact: `tel:${phone}`, flow: rapidproSeed.PREGNANCY_REMINDERS_FLOW_UUID });
     assert.equal(run.status, 201, await run.text());
     const report = await eventually(async () => (await reportsOfForm('RPRES')).find((candidate) => candidate.fields.patient_uuid === id), 20_000, 200);
-    assert.equal(report.fields.feeling, 'good');
+    assert.equal(report.fields.anc_visit, 'yes');
     const deliveries = (await (await control('rapidpro', 'deliveries', undefined, 'GET')).json()) as Array<{ status: number }>;
     assert.ok(deliveries.some((delivery) => delivery.status === 200));
+  });
+
+  /** A completed run of a flow without a webhook action, as the sandbox's flow engine records it. */
+  async function completeSurvey(urn: string): Promise<string> {
+    const run = await control('rapidpro', 'runs', { contact: urn, flow: rapidproSeed.FOLLOW_UP_SURVEY_FLOW_UUID });
+    const text = await run.text();
+    assert.equal(run.status, 201, text);
+    return (JSON.parse(text) as { uuid: string }).uuid;
+  }
+  const reportsOfRun = async (run: string): Promise<ChtReport[]> => (await reportsOfForm('RPRES')).filter((report) => report.fields.rapidpro_run === run);
+
+  it('polls the completed runs of a flow without a webhook into one CHT report each, with the webhook also wired', async () => {
+    const phone = newPhone();
+    const id = await createPerson('Mercy Atieno', phone);
+    await eventually(() => contactByUrn(`tel:${phone}`), 20_000, 200);
+    const webhook = demoClients(harness.runtime.url).find((client) => client.system === 'rapidpro' && client.config.name === 'webhook');
+    assert.equal((await control('rapidpro', 'clients', webhook?.config)).status, 200);
+    const deliveriesBefore = ((await (await control('rapidpro', 'deliveries', undefined, 'GET')).json()) as unknown[]).length;
+    const run = await completeSurvey(`tel:${phone}`);
+    const [report] = await eventually(async () => {
+      const found = await reportsOfRun(run);
+      return found.length ? found : undefined;
+    }, 20_000, 200);
+    assert.equal(report.fields.patient_uuid, id);
+    assert.equal(report.contact?._id, id);
+    assert.equal(report.fields.feeling, 'good');
+    assert.equal(report.fields.rapidpro_flow, 'Follow-up survey');
+    assert.ok(await requestCount('rapidpro', `method=GET&path=${encodeURIComponent('^/api/v2/runs.json$')}`) >= 1, 'read from runs.json');
+    // Polls later: still one report, and RapidPro called no webhook for this flow.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    assert.equal((await reportsOfRun(run)).length, 1);
+    assert.equal(((await (await control('rapidpro', 'deliveries', undefined, 'GET')).json()) as unknown[]).length, deliveriesBefore);
+  });
+
+  it('registers a survey respondent CHT does not know as a CHT person under the clinic, and reports about her', async () => {
+    const phone = newPhone();
+    const created = await fetch(`${harness.sandboxUrl('rapidpro')}/api/v2/contacts.json`, {
+      method: 'POST',
+      headers: { ...RAPIDPRO_AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Zawadi Chepkoech', urns: [`tel:${phone}`] }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    const run = await completeSurvey(`tel:${phone}`);
+    const [report] = await eventually(async () => {
+      const found = await reportsOfRun(run);
+      return found.length ? found : undefined;
+    }, 20_000, 200);
+    const people = (await (await cht(`/api/v1/contacts-by-phone?phone=${encodeURIComponent(phone)}`)).json()) as { ok: boolean; docs: Array<{ _id: string; name: string; type: string; parent?: { _id: string }; chis_origin?: string }> };
+    assert.equal(people.docs.length, 1, 'one person with her phone');
+    const [person] = people.docs;
+    assert.equal(person.name, 'Zawadi Chepkoech');
+    assert.equal(person.type, 'person');
+    assert.equal(person.parent?._id, chtSeed.CLINIC_ID);
+    assert.equal(person.chis_origin, 'chis-node-red', 'marked, so it does not echo to RapidPro');
+    assert.equal(report.fields.patient_uuid, person._id);
+    assert.equal(report.contact?._id, person._id, 'CHT attached her as the sender');
+    assert.equal(report.fields.feeling, 'good');
   });
 
   it('keeps a result from a phone CHT does not know, with CHT\'s facility_not_found error, unlinked', async () => {

@@ -198,6 +198,70 @@ describe(`CHT -> OpenMRS flow in a started Node-RED ${nodeRedVersion()}`, functi
     assert.equal(((await response.json()) as { code: string }).code, 'not-found');
   });
 
+  const fhirPatientsCreated = async (): Promise<number> =>
+    (await requests('openmrs', `method=POST&path=${encodeURIComponent('^/openmrs/ws/fhir2/R4/Patient$')}`)).filter((entry) => entry.status === 201).length;
+  const pushPatient = (person: Record<string, unknown>) => fetch(`${harness.runtime.url}/cht/outbound`, {
+    method: 'POST',
+    headers: { ...RECEIVER_AUTH, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ kind: 'patient', ...person }),
+  });
+  const chtIdsOf = async (uuid: string): Promise<string[]> =>
+    ((await openmrs(`/patient/${uuid}?v=full`)).identifiers as Array<{ identifier: string; voided?: boolean; identifierType: { uuid: string } }>)
+      .filter((identifier) => !identifier.voided && identifier.identifierType.uuid === openmrsSeed.IDENTIFIER_TYPES.chtPatientId)
+      .map((identifier) => identifier.identifier);
+
+  it('links a CHT patient the facility already registered (matched on name, birth date, sex, phone) instead of creating a second person', async () => {
+    const createdBefore = await fhirPatientsCreated();
+    const response = await cht('/api/v1/people', { name: 'Esther Achieng', sex: 'female', date_of_birth: '2001-05-30', phone: '+254712000005', role: 'patient', type: 'person', place: chtSeed.CLINIC_ID });
+    const text = await response.text();
+    assert.equal(response.status, 200, text);
+    const id = (JSON.parse(text) as { id: string }).id;
+    const linked = await eventually(() => patientWithChtId(id), 20_000, 200);
+    assert.equal(linked.uuid, openmrsSeed.PATIENTS.esther, 'the seeded facility patient got the CHT Patient ID');
+    assert.deepEqual(await chtIdsOf(openmrsSeed.PATIENTS.esther), [id]);
+    const esther = await openmrs(`/patient/${openmrsSeed.PATIENTS.esther}?v=full`);
+    assert.ok(esther.identifiers.some((identifier: { identifier: string }) => identifier.identifier === openmrsSeed.OPENMRS_IDS.esther), 'her OpenMRS ID stays');
+    assert.equal(await fhirPatientsCreated(), createdBefore, 'no second person was created');
+    // Her referral now lands on the facility record.
+    const record = await cht('/api/v2/records', { _meta: { form: 'REF', from: chtSeed.CHW_PHONE, reported_date: Date.now() }, patient_id: id, notes: 'cough' });
+    assert.equal(record.status, 200, await record.text());
+    await eventually(async () => ((await referralsOf(openmrsSeed.PATIENTS.esther)).length ? true : undefined), 20_000, 200);
+  });
+
+  it('creates a new patient when the only name-alike is not close enough (other birth date, sex and phone)', async () => {
+    const createdBefore = await fhirPatientsCreated();
+    const response = await pushPatient({ id: 'cht-daudi-junior', name: 'Daudi Kiprop', sex: 'female', date_of_birth: '2015-06-01', phone: '+254799000111' });
+    assert.equal(response.status, 200, await response.text());
+    const patient = await patientWithChtId('cht-daudi-junior');
+    assert.ok(patient);
+    assert.notEqual(patient.uuid, openmrsSeed.PATIENTS.daudi);
+    assert.deepEqual(await chtIdsOf(openmrsSeed.PATIENTS.daudi), [], 'the facility patient was not linked');
+    assert.equal(await fhirPatientsCreated(), createdBefore + 1);
+  });
+
+  it('leaves a CHT patient with two equally close candidates for a person to link by hand: nobody is created or linked', async () => {
+    const twins: string[] = [];
+    for (const identifier of ['NW-1', 'NW-2']) {
+      const created = await fetch(`${harness.sandboxUrl('openmrs')}/openmrs/ws/rest/v1/patient`, {
+        method: 'POST',
+        headers: { ...OPENMRS_AUTH, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          person: { names: [{ givenName: 'Neema', familyName: 'Wairimu' }], gender: 'F', birthdate: '1999-09-09' },
+          identifiers: [{ identifier, identifierType: openmrsSeed.IDENTIFIER_TYPES.testIdentifierType, location: openmrsSeed.LOCATIONS.unknown, preferred: true }],
+        }),
+      });
+      const text = await created.text();
+      assert.equal(created.status, 201, text);
+      twins.push((JSON.parse(text) as { uuid: string }).uuid);
+    }
+    const createdBefore = await fhirPatientsCreated();
+    const response = await pushPatient({ id: 'cht-neema', name: 'Neema Wairimu', sex: 'female', date_of_birth: '1999-09-09' });
+    assert.equal(response.status, 200, 'handled: it waits for a person, CHT need not retry');
+    assert.equal(await patientWithChtId('cht-neema'), undefined);
+    for (const twin of twins) assert.deepEqual(await chtIdsOf(twin), []);
+    assert.equal(await fhirPatientsCreated(), createdBefore);
+  });
+
   it('refuses pushes without the demo credentials', async () => {
     const response = await fetch(`${harness.runtime.url}/cht/outbound`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     assert.equal(response.status, 401);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import * as commcareSeed from '../../sandbox/commcare/seed';
 import * as dhis2Seed from '../../sandbox/dhis2/seed';
 import { eventually, startHarness, type FlowHarness } from '../support/flow-harness';
 import { requireSamples, sampleJson } from '../support/samples';
@@ -178,6 +179,44 @@ describe(`CommCare -> DHIS2 tracker flow in a started Node-RED ${nodeRedVersion(
     assert.equal(((await response.json()) as { code: string }).code, 'validation');
     const left = await dhis2<{ instances: unknown[] }>(`/tracker/trackedEntities?ouMode=ACCESSIBLE&trackedEntityType=${dhis2Seed.TRACKED_ENTITY_TYPE_PERSON}&filter=${dhis2Seed.ATTRIBUTE_COMMCARE_CASE_ID}:eq:${stranger}`);
     assert.deepEqual(left.instances, [], 'the person DHIS2 stored without an enrollment is rolled back');
+  });
+
+  it('brings a person changed in DHIS2 back to the CommCare case the registration came from', async () => {
+    const commcareAuth = { Authorization: `ApiKey ${commcareSeed.WEB_USER.username}:${commcareSeed.WEB_USER.apiKey}` };
+    const created = await fetch(`${harness.sandboxUrl('commcare')}/a/${commcareSeed.DOMAIN}/api/case/v2/`, {
+      method: 'POST',
+      headers: { ...commcareAuth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ case_type: 'patient', case_name: 'Fatmata Kamara', owner_id: commcareSeed.KIMIRONKO_LOCATION_ID, properties: { first_name: 'Fatmata', last_name: 'Kamara' } }),
+    });
+    const createdText = await created.text();
+    assert.ok(created.status < 300, createdText);
+    const commcareCase = (JSON.parse(createdText) as { case: { case_id: string } }).case.case_id;
+    const caseOf = async (): Promise<{ properties: Record<string, string> }> =>
+      (await fetch(`${harness.sandboxUrl('commcare')}/a/${commcareSeed.DOMAIN}/api/case/v2/${commcareCase}/`, { headers: commcareAuth })).json() as Promise<{ properties: Record<string, string> }>;
+    const response = await postForm(registration(commcareCase, { first_name: 'Fatmata', last_name: 'Kamara' }));
+    assert.equal(response.status, 200, await response.text());
+    const [person] = await peopleWithCase(commcareCase);
+    // The source polls every 5 s: the case learns its tracked entity.
+    const linked = await eventually(async () => {
+      const current = await caseOf();
+      return current.properties.dhis2_tracked_entity === person.trackedEntity ? current : undefined;
+    }, 20_000, 250);
+    assert.equal(linked.properties.dhis2_org_unit, dhis2Seed.ORG_UNIT_NGELEHUN_CHC);
+
+    // The facility corrects her name in DHIS2: the CHW's case follows.
+    const update = await fetch(`${harness.sandboxUrl('dhis2')}/api/tracker?async=false&importStrategy=UPDATE`, {
+      method: 'POST',
+      headers: { ...DHIS2_AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ trackedEntities: [{ trackedEntity: person.trackedEntity, trackedEntityType: dhis2Seed.TRACKED_ENTITY_TYPE_PERSON, orgUnit: person.orgUnit,
+        attributes: [...person.attributes.filter((item) => item.attribute !== dhis2Seed.ATTRIBUTE_FIRST_NAME), { attribute: dhis2Seed.ATTRIBUTE_FIRST_NAME, value: 'Fatima' }] }] }),
+    });
+    assert.equal(update.status, 200, await update.text());
+    const renamed = await eventually(async () => {
+      const current = await caseOf();
+      return current.properties.first_name === 'Fatima' ? current : undefined;
+    }, 20_000, 250);
+    assert.equal(renamed.properties.last_name, 'Kamara');
+    assert.equal(renamed.properties.dhis2_tracked_entity, person.trackedEntity);
   });
 
   it('imports a burst of 200 visit forms in at most ceil(200 / batch size) tracker imports, answering each form 2xx', async () => {
