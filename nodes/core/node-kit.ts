@@ -7,6 +7,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { IntegrationError, isIntegrationError } from './errors';
 import { redactDeep } from './redact';
 import { recordingFor, runForMessage } from './request-context';
+import { prepareReceivers } from './receiver';
 import { ensureRequestLog } from './request-log';
 
 const STATUS_INTERVAL_MS = 250;
@@ -160,7 +161,9 @@ export function registerNodeType<TNode extends Node, TDef extends NodeDef>(
   constructor: (this: TNode, def: TDef) => void,
   options: { credentials?: CredentialFields } = {},
 ): void {
-  // Once per runtime (idempotent): the request log every node's remote calls go to.
+  // Once per runtime (idempotent): the request log every node's remote calls go to, and the
+  // receivers' dispatcher, which answers 503 instead of 404 while the flows start.
   ensureRequestLog(RED);
+  prepareReceivers(RED);
   RED.nodes.registerType(type, constructor as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], options as never);
 }

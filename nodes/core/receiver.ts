@@ -46,6 +46,11 @@ type Middleware = (req: IncomingMessage & { body?: unknown; _body?: boolean }, r
 interface HttpApp { use(middleware: Middleware): void }
 
 const registries = new WeakMap<object, Map<string, ReceiverOptions>>();
+/** Per httpNode app: whether the flows are running (receivers register while they start). */
+const flowsRunning = new WeakMap<object, boolean>();
+const STARTING_RETRY_AFTER_SECONDS = 5;
+/** Per runtime event emitter: the httpNode app whose start-up it tells. */
+const guardedApps = new WeakMap<object, object>();
 const DEFAULT_MAX_BODY = 1024 * 1024;
 /**
  * Real payloads (CommCare forms, FHIR bundles) nest a few dozen levels at most; deeper bodies
@@ -86,6 +91,12 @@ function registry(RED: NodeAPI): Map<string, ReceiverOptions> {
       const url = new URL(req.url ?? '/', 'http://receiver');
       const options = created.get(routeKey(req.method ?? 'GET', url.pathname));
       if (!options) {
+        // Between the HTTP listener coming up and the flows starting (or a full redeploy), a
+        // sender would get a 404 that CHT and RapidPro treat as final: tell it to come back.
+        if (flowsRunning.get(app) === false && (req.method === 'POST' || req.method === 'PUT')) {
+          reply(res, { status: 503, body: { error: 'Node-RED is starting its flows: try again shortly' }, headers: { 'Retry-After': String(STARTING_RETRY_AFTER_SECONDS) } });
+          return;
+        }
         next();
         return;
       }
@@ -93,6 +104,30 @@ function registry(RED: NodeAPI): Map<string, ReceiverOptions> {
     });
   }
   return routes;
+}
+
+/**
+ * Called when the package loads, before any flow starts: installs the receivers' dispatcher so
+ * that senders posting while the flows start get 503 with Retry-After instead of a 404.
+ */
+export function prepareReceivers(RED: NodeAPI): void {
+  const app = RED.httpNode as unknown as HttpApp | undefined;
+  const events = (RED as { events?: { on(event: string, listener: (event?: { type?: string }) => void): void } }).events;
+  if (!app || !events || flowsRunning.has(app)) return;
+  registry(RED);
+  flowsRunning.set(app, false);
+  // One runtime serves one httpNode app at a time (test runtimes replace it): listen once per emitter.
+  const listening = guardedApps.has(events);
+  guardedApps.set(events, app);
+  if (listening) return;
+  const setRunning = (running: boolean): void => {
+    const current = guardedApps.get(events);
+    if (current) flowsRunning.set(current, running);
+  };
+  events.on('flows:started', () => setRunning(true));
+  events.on('flows:stopped', (event) => {
+    if (!event?.type || event.type === 'full') setRunning(false);
+  });
 }
 
 /** Registers a receiver; returns the function that removes it (call it on node close). */
