@@ -7,6 +7,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { CheckpointStore } from '../core/checkpoint';
 import { registerNodeType } from '../core/node-kit';
+import { checkpointSettings, confirmingSender } from '../core/poller';
 import { type EmittedChange, type FollowerState, followChanges } from './api/changes';
 import type { Seq } from './api/types';
 import type { ChtConfigNode } from './cht-config';
@@ -19,6 +20,9 @@ interface ChangesSourceDef extends NodeDef {
   ignoreOwnWrites?: boolean;
   startAt?: 'beginning' | 'now';
   batchSize?: number | string;
+  checkpointAfter?: 'emit' | 'confirm';
+  /** Seconds to wait for a change to be confirmed (checkpointAfter 'confirm'). */
+  confirmTimeout?: number | string;
 }
 
 export function splitList(value: string | string[] | undefined): string[] {
@@ -57,9 +61,13 @@ export default function register(RED: NodeAPI): void {
       if (state.failures === 1 || state.failures % 10 === 0) this.warn(`CHT changes feed: ${(state.error as Error)?.message ?? String(state.error)}`);
     };
 
-    const emit = (change: EmittedChange): void => {
+    const { checkpointAfter, confirmTimeoutMs } = checkpointSettings(def);
+    // After confirmation, `since` moves past a change only once the flow accepted it; a refusal
+    // makes the feed reconnect (with backoff) from the last confirmed change.
+    const sender = confirmingSender((msg) => this.send(msg), checkpointAfter, confirmTimeoutMs);
+    const emit = async (change: EmittedChange): Promise<void> => {
+      await sender.send([{ payload: change.doc, topic: change.topic, seq: change.seq, correlationId: change.doc._id } as NodeMessage]);
       sent += 1;
-      this.send({ payload: change.doc, topic: change.topic, seq: change.seq, correlationId: change.doc._id } as NodeMessage);
     };
 
     const running = followChanges({
@@ -81,6 +89,7 @@ export default function register(RED: NodeAPI): void {
 
     this.on('close', (_removed: boolean, done: () => void) => {
       controller.abort(new Error('node closed'));
+      sender.cancel();
       void running.finally(() => done());
     });
     this.status({ fill: 'grey', shape: 'ring', text: 'connecting' });

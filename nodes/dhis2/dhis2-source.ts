@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { CheckpointStore } from '../core/checkpoint';
 import { registerNodeType } from '../core/node-kit';
+import { checkpointSettings, runPollingSource } from '../core/poller';
 import { type SourcePosition, type SourceQuery, type SourceResource, pollChanges } from './api/source';
 import type { Json } from './api/types';
 import type { Dhis2ConfigNode } from './dhis2-config';
@@ -24,10 +25,12 @@ interface SourceDef extends NodeDef {
   startAfter?: string;
   interval?: number | string;
   output?: 'single' | 'page';
+  checkpointAfter?: 'emit' | 'confirm';
+  /** Seconds to wait for every message of a page to be confirmed (checkpointAfter 'confirm'). */
+  confirmTimeout?: number | string;
 }
 
 const RESOURCES: SourceResource[] = ['trackedEntities', 'enrollments', 'events', 'dataValueSets', 'metadata'];
-const MAX_BACKOFF_MS = 5 * 60_000;
 /** The field naming an item, per resource, for msg.topic. */
 const ID_FIELDS: Record<SourceResource, string[]> = {
   trackedEntities: ['trackedEntity', 'trackedEntityInstance'],
@@ -62,91 +65,30 @@ export default function register(RED: NodeAPI): void {
     const checkpoints = CheckpointStore.inUserDir(RED.settings.userDir as string | undefined);
     const key = `dhis2-source-${this.id}-${resource}`;
     const topic = resource === 'metadata' ? `dhis2/${query.metadataType ?? 'metadata'}` : `dhis2/${resource}`;
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    let running: Promise<void> | undefined;
-    let again = false;
-    let failures = 0;
-    let sent = 0;
-    let lastError: string | undefined;
-
-    const show = (polling: boolean): void => {
-      const parts = [polling ? 'polling' : `sent ${sent}`];
-      if (polling && sent) parts.push(`sent ${sent}`);
-      if (lastError) parts.push(`last error: ${lastError}`);
-      this.status({ fill: lastError ? 'red' : polling ? 'blue' : 'green', shape: lastError ? 'ring' : 'dot', text: parts.join(' · ') });
+    const emit = (send: (messages: NodeMessage[], count?: number) => Promise<void>, items: Json[]): Promise<void> => {
+      if (def.output === 'page') return send([{ topic, payload: items } as NodeMessage], items.length);
+      return send(items.map((item) => {
+        const id = ID_FIELDS[resource].map((field) => item[field]).find((value) => typeof value === 'string');
+        return { topic: typeof id === 'string' ? id : topic, payload: item, ...(typeof id === 'string' ? { correlationId: id } : {}) } as NodeMessage;
+      }));
     };
 
-    const emit = (items: Json[]): void => {
-      if (def.output === 'page') {
-        this.send({ topic, payload: items } as NodeMessage);
-      } else {
-        for (const item of items) {
-          const id = ID_FIELDS[resource].map((field) => item[field]).find((value) => typeof value === 'string');
-          this.send({ topic: typeof id === 'string' ? id : topic, payload: item, ...(typeof id === 'string' ? { correlationId: id } : {}) } as NodeMessage);
-        }
-      }
-      sent += items.length;
-    };
-
-    const schedule = (delayMs: number): void => {
-      clearTimeout(timer);
-      if (!controller.signal.aborted) timer = setTimeout(() => void poll(), delayMs);
-    };
-
-    const poll = (): Promise<void> => {
-      // A poll asked for while one runs follows it: never two at once on one checkpoint.
-      if (running) {
-        again = true;
-        return running;
-      }
-      clearTimeout(timer);
-      show(true);
-      running = pollChanges(
-        {
-          client: server.api(),
-          load: () => checkpoints.load<SourcePosition>(key),
-          save: (position) => checkpoints.save(key, position),
-          emit,
-          signal: controller.signal,
-        },
-        query,
-      )
-        .then(() => {
-          failures = 0;
-          lastError = undefined;
-        })
-        .catch((error: { code?: string; message?: string }) => {
-          if (controller.signal.aborted) return;
-          failures += 1;
-          lastError = error.code ?? 'error';
-          this.warn(`DHIS2 poll failed: ${error.message ?? String(error)}`);
-        })
-        .finally(() => {
-          running = undefined;
-          if (controller.signal.aborted) return;
-          show(false);
-          if (again) {
-            again = false;
-            schedule(0);
-          } else {
-            schedule(failures ? Math.min(MAX_BACKOFF_MS, intervalMs * 2 ** failures) : intervalMs);
-          }
-        });
-      return running;
-    };
-
-    this.on('input', (_msg: NodeMessage, _send: unknown, done: () => void) => {
-      void poll();
-      done();
+    runPollingSource(this, {
+      label: 'DHIS2',
+      intervalMs,
+      ...checkpointSettings(def),
+      poll: ({ send, signal }) =>
+        pollChanges(
+          {
+            client: server.api(),
+            load: () => checkpoints.load<SourcePosition>(key),
+            save: (position) => checkpoints.save(key, position),
+            emit: (items) => emit(send, items),
+            signal,
+          },
+          query,
+        ),
     });
-    this.on('close', (_removed: boolean, done: () => void) => {
-      controller.abort(new Error('node closed'));
-      clearTimeout(timer);
-      void Promise.resolve(running).finally(() => done());
-    });
-    show(false);
-    schedule(0);
   }
   registerNodeType(RED, 'chis-dhis2-source', Dhis2Source);
 }

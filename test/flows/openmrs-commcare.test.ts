@@ -267,4 +267,35 @@ describe(`OpenMRS <-> CommCare flows in a started Node-RED ${nodeRedVersion()}`,
     assert.equal(await caseCreates(openmrsSeed.PATIENTS.chausiku), 1, 'written once');
     assert.equal(await caseCreates(openmrsSeed.PATIENTS.amina), aminaWrites, 'unchanged patients are not written again');
   });
+
+  it('follow-up flow (checkpoint after confirmation): every patient reaches CommCare exactly once after a kill -9 right after a page is emitted', async () => {
+    const followupQueue = async (): Promise<QueueView | undefined> =>
+      (await harness.runtime.api<{ queues: QueueView[] }>('GET', '/chis/outbox')).queues.find((queue) => queue.queue === 'commcare-followup-cases');
+    const refer = async (patient: string) => {
+      const response = await fetch(`${harness.sandboxUrl('openmrs')}/openmrs/ws/rest/v1/encounter`, {
+        method: 'POST',
+        headers: { ...OPENMRS_AUTH, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ patient, encounterType: openmrsSeed.ENCOUNTER_TYPES.referral, encounterDatetime: new Date(Date.now() - 60_000).toISOString(), location: openmrsSeed.LOCATIONS.facility }),
+      });
+      assert.equal(response.status, 201, await response.text());
+    };
+    const patients = [openmrsSeed.PATIENTS.daudi, openmrsSeed.PATIENTS.esther];
+    // CommCare answers slowly, so the page is emitted and queued but not yet written when Node-RED dies.
+    await sandboxControl('commcare', 'faults', { path: '/api/case/v2', rate: 1, latencyMs: 3_000 });
+    try {
+      for (const patient of patients) await refer(patient);
+      await eventually(async () => ((await followupQueue())?.depth ?? 0) > 0, 30_000, 50);
+      await harness.runtime.kill9();
+    } finally {
+      await sandboxControl('commcare', 'faults', undefined, 'DELETE');
+    }
+    await harness.restart();
+    for (const patient of patients) {
+      await eventually(async () => ((await commcareCases(patient)).length ? true : undefined), 30_000);
+    }
+    await eventually(async () => (await followupQueue())?.depth === 0, 30_000, 250);
+    // A few more polls: a page re-read after the restart is stored again but written over the same case.
+    await sleep(11_000);
+    for (const patient of patients) assert.equal((await commcareCases(patient)).length, 1, `exactly one case for ${patient}`);
+  });
 });

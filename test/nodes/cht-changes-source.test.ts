@@ -9,7 +9,9 @@ import chtConfig from '../../nodes/cht/cht-config';
 import changesSource from '../../nodes/cht/cht-changes-source';
 import { create } from '../../sandbox/cht';
 import * as seed from '../../sandbox/cht/seed';
-import { helper, initHelper, loadFlow, unloadFlow } from '../support/node-helper';
+import { CheckpointStore } from '../../nodes/core/checkpoint';
+import receipt from '../../nodes/core/receipt';
+import { currentUserDir, helper, initHelper, loadFlow, unloadFlow } from '../support/node-helper';
 
 const credentials = { cht: { username: seed.USERNAME, password: seed.PASSWORD } };
 
@@ -192,5 +194,39 @@ describe('chis-cht-changes-source node', function () {
     assert.deepEqual(messages.map((msg) => msg.payload._id), [theirs.id]);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.match(helper.getNode('src').status.lastCall.args[0].text, /skipped \d+/);
+  });
+
+  describe('move checkpoint after confirmation', () => {
+    const seqNumber = (seq: unknown): number => Number(String(seq).split('-')[0]);
+    const savedSeq = () => CheckpointStore.inUserDir(currentUserDir()).load<string | number>('cht-changes-src-data_record-REF');
+    const confirming = (outcome: 'accept' | 'reject') => [
+      ...flow(baseUrl, { types: 'data_record', forms: 'REF', checkpointAfter: 'confirm', confirmTimeout: 5 }).map((node: any) => (node.id === 'src' ? { ...node, wires: [['out', 'confirm']] } : node)),
+      { id: 'confirm', type: 'chis-receipt', z: 't', outcome, wires: [] },
+    ];
+
+    it('moves since past a change once the flow confirmed it', async () => {
+      await loadFlow([chtConfig, changesSource, receipt], confirming('accept'), credentials);
+      await following();
+      const done = collect((messages) => messages.length === 1);
+      const report = await record(client, seed.PATIENT_MARY_PATIENT_ID);
+      const [msg] = await done;
+      assert.equal(msg.payload._id, report.id);
+      assert.equal(typeof msg._receipt, 'string');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(seqNumber(savedSeq()) >= seqNumber(msg.seq), `saved ${String(savedSeq())}, change ${String(msg.seq)}`);
+    });
+
+    it('keeps since before a refused change and sends it again after reconnecting', async () => {
+      await loadFlow([chtConfig, changesSource, receipt], confirming('reject'), credentials);
+      await following();
+      const before = savedSeq();
+      const done = collect((messages) => messages.length === 2);
+      const report = await record(client, seed.PATIENT_MARY_PATIENT_ID);
+      const messages = await done;
+      assert.deepEqual(messages.map((msg) => msg.payload._id), [report.id, report.id], 'the refused change comes again');
+      assert.ok(seqNumber(savedSeq()) < seqNumber(messages[0].seq), `saved ${String(savedSeq())} (was ${String(before)}), change ${String(messages[0].seq)}`);
+      const texts = helper.getNode('src').status.getCalls().map((call: any) => call.args[0].text);
+      assert.ok(texts.some((text: string) => /reconnecting in \d+s \(remote-error, 1 failed\)/.test(text)), JSON.stringify(texts));
+    });
   });
 });

@@ -105,4 +105,17 @@ describe('chis-dhis2-source node (against the DHIS2 sandbox)', function () {
     assert.deepEqual(pages.map((msg) => msg.payload.length), [4, 2]);
     assert.equal(pages[0].topic, 'dhis2/organisationUnits');
   });
+
+  it('a server with an invalid base URL: no crash, a red status that says why', async () => {
+    await loadFlow([dhis2Config, dhis2Source], nodes().map((node: any) => (node.id === 'server' ? { ...node, baseUrl: 'not a url' } : node)), credentials);
+    const source = helper.getNode('src');
+    await sleep(300);
+    const status = source.status.lastCall.args[0];
+    assert.equal(status.fill, 'red');
+    assert.match(status.text, /^sent 0 · last error: \S+ \(.*(URL|url).*\)$/);
+    assert.ok(source.warn.calledWithMatch(/DHIS2 poll failed/));
+    source.receive({});
+    await sleep(300);
+    assert.equal(source.status.lastCall.args[0].fill, 'red', 'still running, and failing again on "poll now"');
+  });
 });

@@ -50,8 +50,8 @@ export interface FollowOptions {
   batchSize?: number;
   /** How long each longpoll waits for changes. */
   longpollMs?: number;
-  /** Called for each kept change, in feed order; the checkpoint moves past it once it returns. */
-  emit(change: EmittedChange): void;
+  /** Called for each kept change, in feed order; the checkpoint moves past it once it resolves. */
+  emit(change: EmittedChange): unknown;
   onState?(state: FollowerState): void;
   /** Counts changes the filter left out (own writes included). */
   onSkipped?(count: number): void;
@@ -112,7 +112,7 @@ export async function processPage(
   for (const row of kept) {
     if (options.signal.aborted) throw abortReason(options.signal);
     const doc = lineage ? hydrateDoc(row.doc as ChtDoc, lineage) : (row.doc as ChtDoc);
-    options.emit({ seq: row.seq, id: row.id, doc, topic: topicOf(doc) });
+    await options.emit({ seq: row.seq, id: row.id, doc, topic: topicOf(doc) });
     options.checkpoint.save(row.seq);
     saved = row.seq;
   }

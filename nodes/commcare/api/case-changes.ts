@@ -23,7 +23,7 @@ export interface CasePollContext {
   client: CommcareClient;
   store: CheckpointAccess;
   /** Hands one page's cases to the flow; the checkpoint moves past them once it returns. */
-  emit(cases: CommcareCase[]): void;
+  emit(cases: CommcareCase[]): unknown;
   signal?: AbortSignal;
 }
 
@@ -89,7 +89,7 @@ export async function pollCases(context: CasePollContext, options: CasePollOptio
     const fresh = cases.filter((record) => !(seen && record.indexed_on === seen.indexedOn && seen.caseIds.includes(record.case_id)));
     const wanted = options.ignoreOwnWrites ? fresh.filter((record) => !isOwnWriteCase(record)) : fresh;
     result.ignored += fresh.length - wanted.length;
-    if (wanted.length) context.emit(wanted);
+    if (wanted.length) await context.emit(wanted);
     result.emitted += wanted.length;
     const advanced = advanceCheckpoint(checkpoint, cases);
     if (advanced && advanced !== checkpoint) {

@@ -47,8 +47,8 @@ export interface PollContext {
   client: Dhis2Client;
   load(): SourcePosition | undefined;
   save(position: SourcePosition): void;
-  /** Sends one page's items (already filtered); called before the page's checkpoint is saved. */
-  emit(items: Json[]): void;
+  /** Sends one page's items (already filtered); the page's checkpoint is saved once it resolves. */
+  emit(items: Json[]): unknown;
   signal?: AbortSignal;
 }
 
@@ -146,7 +146,7 @@ export async function pollChanges(context: PollContext, query: SourceQuery): Pro
         position.newestIds.push(itemId);
       }
     }
-    if (fresh.length) context.emit(fresh);
+    if (fresh.length) await context.emit(fresh);
     emitted += fresh.length;
     position.page += 1;
     context.save(position);

@@ -84,7 +84,7 @@ async function* pagesOf(client: FhirClient, resourceType: string, params: Search
  * not move the checkpoint); it runs before that page is recorded as sent, so a crash between the
  * two re-sends the page rather than losing it.
  */
-export async function pollSearch(client: FhirClient, settings: PollSettings, store: CheckpointAccess, emit: (resources: FhirResource[], included: FhirResource[]) => void): Promise<PollResult> {
+export async function pollSearch(client: FhirClient, settings: PollSettings, store: CheckpointAccess, emit: (resources: FhirResource[], included: FhirResource[]) => unknown): Promise<PollResult> {
   const query = queryKey(settings);
   const overlapMs = Math.max(0, settings.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS) * 1000;
   const saved = store.load();
@@ -115,7 +115,7 @@ export async function pollSearch(client: FhirClient, settings: PollSettings, sto
     result.pages += 1;
     const fresh = page.filter((resource) => !(versionKey(resource) in checkpoint.sent));
     result.skipped += page.length - fresh.length;
-    if (fresh.length) emit(fresh, included);
+    if (fresh.length) await emit(fresh, included);
     result.emitted += fresh.length;
     for (const resource of page) {
       const updated = lastUpdatedOf(resource);

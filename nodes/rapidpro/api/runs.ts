@@ -17,8 +17,8 @@ export interface RunCheckpoint {
 export interface RunPollContext {
   client: RapidproClient;
   store: { load(): RunCheckpoint | undefined; save(value: RunCheckpoint): void };
-  /** Hands one page's completed runs to the flow; the checkpoint moves past the page once it returns. */
-  emit(runs: Run[]): void;
+  /** Hands one page's completed runs to the flow; the checkpoint moves past the page once it resolves. */
+  emit(runs: Run[]): unknown;
   signal?: AbortSignal;
 }
 
@@ -61,7 +61,7 @@ export async function pollRuns(context: RunPollContext, options: RunPollOptions 
     const fresh = runs.filter((run) => !(seen && run.modified_on === seen.after && seen.runUuids.includes(run.uuid)));
     const completed = fresh.filter(isCompleted);
     result.passed += fresh.length - completed.length;
-    if (completed.length) context.emit(completed);
+    if (completed.length) await context.emit(completed);
     result.emitted += completed.length;
     const advanced = advanceRunCheckpoint(checkpoint, runs);
     if (advanced && advanced !== checkpoint) {
