@@ -12,6 +12,8 @@
   var PREVIEW_DELAY_LARGE_MS = 700;
   var LARGE_MAPPING_ROWS = 40;
   var SAMPLE_KEY = 'chis-mapper-sample:';
+  // Remembered like the sample: whether the sample is the whole msg rather than msg.<Map from>.
+  var WHOLE_MESSAGE = 'whole-msg:';
   var MAX_SUGGESTIONS = 200;
   var FORBIDDEN = ['__proto__', 'constructor', 'prototype'];
   var TYPES = ['auto', 'string', 'number', 'integer', 'boolean', 'date', 'datetime', 'json'];
@@ -110,6 +112,8 @@
     $('#node-input-outputProperty').typedInput({ default: 'msg', types: ['msg'] });
     $('#chis-mapper-keep').val(mapping.keep === 'source' ? 'source' : 'none');
     $sample.val(samples.get(node.id));
+    var $wholeMessage = $('#chis-mapper-whole-msg').prop('checked', samples.get(WHOLE_MESSAGE + node.id) === '1');
+    function sourceProperty() { return $('#node-input-sourceProperty').typedInput('value') || 'payload'; }
 
     var $target = $('#node-input-targetSchema');
     $.getJSON('chis/mapper/targets').done(function (targets) {
@@ -294,8 +298,9 @@
     var lastRequest;
     function preview() {
       var text = $sample.val().trim();
-      samples.set(node.id, $sample.val());
-      var request = JSON.stringify({ mapping: collectMapping(), sourceProperty: $('#node-input-sourceProperty').typedInput('value'), sample: text });
+      var wholeMessage = $wholeMessage.is(':checked');
+      remember(node);
+      var request = JSON.stringify({ mapping: collectMapping(), sourceProperty: sourceProperty(), sample: text, wholeMessage: wholeMessage });
       if (request === lastRequest) return;
       lastRequest = request;
       if (!text) {
@@ -310,13 +315,17 @@
         $output.text(_('preview.badSample') + ' ' + e.message);
         return;
       }
+      if (wholeMessage && !isObject(sample)) {
+        $output.text(_('preview.notAMessage'));
+        return;
+      }
       var seq = ++requestSeq;
       $.ajax({
         url: 'chis/mapper/preview',
         method: 'POST',
         contentType: 'application/json',
         dataType: 'json',
-        data: JSON.stringify({ mapping: collectMapping(), sample: sample, sourceProperty: $('#node-input-sourceProperty').typedInput('value') }),
+        data: JSON.stringify({ mapping: collectMapping(), sample: sample, sourceProperty: sourceProperty(), wholeMessage: wholeMessage }),
       }).done(function (result) {
         if (seq !== requestSeq) return;
         $output.text(JSON.stringify(result.output, null, 2));
@@ -375,6 +384,8 @@
         RED.notify(_('preview.badSample'), 'warning');
         return;
       }
+      // Rows read paths inside msg.<Map from>: suggest from that part of a whole msg.
+      if ($wholeMessage.is(':checked')) sample = isObject(sample) ? sourceOf(sample, sourceProperty()) : undefined;
       var usedSources = {};
       var usedTargets = {};
       rows().each(function () {
@@ -410,15 +421,33 @@
     return mapping;
   }
 
+  function isObject(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  }
+
+  /** msg.<property> of a whole sample msg, as the runtime would read it (undefined when absent). */
+  function sourceOf(msg, property) {
+    try {
+      return RED.utils.getMessageProperty(msg, property);
+    } catch {
+      return undefined;
+    }
+  }
+
+  function remember(node) {
+    samples.set(node.id, $('#chis-mapper-sample').val());
+    samples.set(WHOLE_MESSAGE + node.id, $('#chis-mapper-whole-msg').is(':checked') ? '1' : '');
+  }
+
   function save(node) {
     clearTimeout(pendingPreview);
     $('#node-input-mapping').val(JSON.stringify(collectMapping()));
-    samples.set(node.id, $('#chis-mapper-sample').val());
+    remember(node);
   }
 
   function cancel(node) {
     clearTimeout(pendingPreview);
-    samples.set(node.id, $('#chis-mapper-sample').val());
+    remember(node);
   }
 
   function resize(size) {

@@ -44,7 +44,7 @@ function registerAdminEndpoints(RED: NodeAPI): void {
   });
 
   app.post('/chis/mapper/preview', RED.auth.needsPermission('flows.write'), (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as { mapping?: Mapping; sample?: unknown; targetSchema?: string; sourceProperty?: string };
+    const body = (req.body ?? {}) as { mapping?: Mapping; sample?: unknown; targetSchema?: string; sourceProperty?: string; wholeMessage?: boolean };
     let compiled: CompiledMapping;
     try {
       const mapping = body.targetSchema ? { ...body.mapping, targetSchema: body.targetSchema } : body.mapping;
@@ -53,10 +53,25 @@ function registerAdminEndpoints(RED: NodeAPI): void {
       res.status(400).json({ message: (error as Error).message, field: isIntegrationError(error) ? error.field : undefined });
       return;
     }
-    const msg: NodeMessage = {};
-    RED.util.setMessageProperty(msg, body.sourceProperty || 'payload', body.sample, true);
+    const sourceProperty = body.sourceProperty || 'payload';
+    // The sample is msg.<sourceProperty>, or the whole msg when rows also read $msg elsewhere (e.g. $msg.case).
+    let msg: NodeMessage = {};
+    let source: unknown;
+    try {
+      if (body.wholeMessage) {
+        if (body.sample === null || typeof body.sample !== 'object' || Array.isArray(body.sample)) throw new Error('the whole msg must be a JSON object, e.g. {"payload": {...}}');
+        msg = body.sample as NodeMessage;
+        source = RED.util.getMessageProperty(msg, sourceProperty);
+      } else {
+        RED.util.setMessageProperty(msg, sourceProperty, body.sample, true);
+        source = body.sample;
+      }
+    } catch (error) {
+      res.status(400).json({ message: `sample: ${(error as Error).message}`, field: 'sample' });
+      return;
+    }
     // No $env in the preview: environment values belong to the flow, not to the editor session.
-    compiled.apply(body.sample, { msg }).then(
+    compiled.apply(source, { msg }).then(
       (result) => res.json(result),
       (error: unknown) => res.status(500).json({ message: (error as Error).message }),
     );

@@ -99,6 +99,7 @@ export default function register(RED: NodeAPI): void {
     credentials: { username: { type: 'text' }, password: { type: 'password' } },
   });
 
+  const FIRST_CONCEPTS = 50;
   const metadata = (resource: MetadataResource) => async (config: OpenmrsConfigNode, query: { q?: string }) => toOptions(await config.api().listMetadata(resource, query.q));
   registerLookups<OpenmrsConfigNode>(RED, 'chis-openmrs-config', {
     encountertypes: metadata('encountertype'),
@@ -106,7 +107,10 @@ export default function register(RED: NodeAPI): void {
     identifiertypes: metadata('patientidentifiertype'),
     attributetypes: metadata('personattributetype'),
     concepts: async (config, query) => {
-      const refs = await config.api().listMetadata('concept', query.q);
+      // Without a search, the first page of concepts, so the drop-down is not empty when opened.
+      const refs = query.q?.trim()
+        ? await config.api().listMetadata('concept', query.q)
+        : await config.api().listAll<{ uuid: string; display?: string }>('concept', { v: 'default', limit: FIRST_CONCEPTS }, { maxPages: 1 });
       return refs.map((ref) => ({ value: ref.uuid, label: ref.display ?? ref.uuid }));
     },
     answers: async (config, query) => {

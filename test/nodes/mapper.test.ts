@@ -129,6 +129,44 @@ describe('chis-mapper node', function () {
     assert.match(invalid.body.message, /^mapping row 2 \(x\): invalid JSONata expression/);
   });
 
+  it('previews with a whole sample msg: rows reading $msg outside the source property get their values', async () => {
+    // As in flows/commcare-to-openmrs-encounter.json: the form is msg.payload, the case and the form id ride beside it.
+    const msgMapping: Mapping = {
+      version: 1,
+      fields: [
+        { target: 'patient', source: { kind: 'jsonata', expression: '$msg.case.external_id' }, type: 'string', required: true },
+        { target: 'idempotencyKey', source: { kind: 'jsonata', expression: '$msg.form.id' }, type: 'string', required: true },
+        { target: 'obs[concept=5089AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA].value', source: { kind: 'path', path: 'form.weight_kg' }, type: 'number' },
+      ],
+    };
+    const msg = { payload: { form: { weight_kg: '61.5' } }, case: { external_id: 'patient-uuid-1' }, form: { id: 'form-7' } };
+    await loadFlow([mapper], flow(msgMapping, { sourceProperty: 'payload', outputProperty: 'mapped' }));
+    const preview = (body: object) => helper.request().post('/chis/mapper/preview').send({ mapping: msgMapping, sourceProperty: 'payload', ...body });
+
+    const simple = await preview({ sample: msg.payload }).expect(200);
+    assert.deepEqual(simple.body.errors.map((error: { target: string }) => error.target), ['patient', 'idempotencyKey']);
+
+    const whole = await preview({ sample: msg, wholeMessage: true }).expect(200);
+    assert.deepEqual(whole.body.errors, []);
+    const expected = { patient: 'patient-uuid-1', idempotencyKey: 'form-7', obs: [{ concept: '5089AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', value: 61.5 }] };
+    assert.deepEqual(whole.body.output, expected);
+
+    // The deployed node gives the same output for the same msg: the preview runs the runtime's engine.
+    const received = nextMessage('out');
+    helper.getNode('m').receive(structuredClone(msg));
+    assert.deepEqual((await received).mapped, expected);
+
+    // A source property that is not `payload` is read from the whole msg too.
+    const nested = await helper.request().post('/chis/mapper/preview')
+      .send({ mapping: msgMapping, sourceProperty: 'data.form', sample: { data: { form: msg.payload }, case: msg.case, form: msg.form }, wholeMessage: true }).expect(200);
+    assert.deepEqual(nested.body.output, expected);
+
+    for (const sample of [[msg], 'text', null]) {
+      const rejected = await preview({ sample, wholeMessage: true }).expect(400);
+      assert.match(rejected.body.message, /^sample: the whole msg must be a JSON object/);
+    }
+  });
+
   it('lists target schemas for the editor', async () => {
     await loadFlow([mapper], flow(encounterMapping));
     const response = await helper.request().get('/chis/mapper/targets').expect(200);
