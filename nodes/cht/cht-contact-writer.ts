@@ -7,6 +7,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { type JournalEntry, recordInJournal } from '../core/journal';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
+import { typedSetting } from '../core/typed-value';
 import { compileValidator } from '../core/schema';
 import { type ContactInput, PERSON_SCHEMA, PLACE_SCHEMA, registerChtSchemas } from './api/schemas';
 import { writePerson, writePlace } from './api/writes';
@@ -16,7 +17,9 @@ interface ContactWriterDef extends NodeDef {
   server: string;
   kind?: 'person' | 'place';
   contactType?: string;
+  contactTypeType?: string;
   parent?: string;
+  parentType?: string;
   mark?: boolean;
 }
 
@@ -36,15 +39,21 @@ export default function register(RED: NodeAPI): void {
     }
     const status = new ActivityStatus(this, 'created');
     const kind = def.kind === 'place' ? 'place' : 'person';
-    const defaults = { contactType: def.contactType?.trim() || undefined, parent: def.parent?.trim() || undefined };
+    const contactType = typedSetting(RED, this, 'contactType', def.contactType, def.contactTypeType);
+    const parent = typedSetting(RED, this, 'parent', def.parent, def.parentType);
+    let unsubscribe: (() => void) | undefined;
+    this.on('close', () => unsubscribe?.());
 
     handleInput<WriterMsg>(this, async (msg, send, { signal }) => {
       status.begin();
       try {
+        const defaults = { contactType: await contactType.text(msg), parent: await parent.text(msg) };
+        const client = server.api();
+        unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
         const context = { configId: server.id, signal, mark: def.mark !== false };
         const outcome = kind === 'place'
-          ? await writePlace(server.api(), validatePlace(msg.payload), defaults, context)
-          : await writePerson(server.api(), validatePerson(msg.payload), defaults, context);
+          ? await writePlace(client, validatePlace(msg.payload), defaults, context)
+          : await writePerson(client, validatePerson(msg.payload), defaults, context);
         msg.payload = outcome.result;
         // A message that came in with a correlation id (from a receiver or source) keeps it.
         msg.correlationId ??= outcome.result.id;

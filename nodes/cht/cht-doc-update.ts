@@ -33,13 +33,17 @@ export default function register(RED: NodeAPI): void {
       return;
     }
     const status = new ActivityStatus(this, 'updated');
+    let unsubscribe: (() => void) | undefined;
+    this.on('close', () => unsubscribe?.());
     const maxAttempts = Math.max(1, Math.min(20, Number(def.maxAttempts) || DEFAULT_UPDATE_ATTEMPTS));
 
     handleInput<UpdateMsg>(this, async (msg, send, { signal }) => {
       status.begin();
       try {
         const { _id: id, ...changes } = validate(msg.payload);
-        const outcome = await writeDocUpdate(server.api(), id, changes, { configId: server.id, signal, maxAttempts, mark: def.mark !== false });
+        const client = server.api();
+        unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
+        const outcome = await writeDocUpdate(client, id, changes, { configId: server.id, signal, maxAttempts, mark: def.mark !== false });
         msg.payload = outcome.result.doc;
         (msg as UpdateMsg & { cht?: unknown }).cht = { id, rev: outcome.result.rev, attempts: outcome.result.attempts };
         msg.correlationId ??= id;

@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { type JournalEntry, recordInJournal } from '../core/journal';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
+import { typedSetting } from '../core/typed-value';
 import { compileValidator } from '../core/schema';
 import { RECORD_SCHEMA, type RecordInput, registerChtSchemas } from './api/schemas';
 import { writeRecord } from './api/writes';
@@ -14,6 +15,7 @@ import type { ChtConfigNode } from './cht-config';
 interface RecordWriterDef extends NodeDef {
   server: string;
   form?: string;
+  formType?: string;
   mark?: boolean;
 }
 
@@ -31,15 +33,20 @@ export default function register(RED: NodeAPI): void {
       return;
     }
     const status = new ActivityStatus(this, 'created');
-    const defaultForm = def.form?.trim() || undefined;
+    const formSetting = typedSetting(RED, this, 'form', def.form, def.formType);
+    let unsubscribe: (() => void) | undefined;
+    this.on('close', () => unsubscribe?.());
 
     handleInput<WriterMsg>(this, async (msg, send, { signal }) => {
       status.begin();
       try {
+        const defaultForm = await formSetting.text(msg);
         const payload = msg.payload as Record<string, unknown> | undefined;
         const needsDefaultForm = defaultForm && payload && typeof payload === 'object' && !Array.isArray(payload) && payload.form === undefined;
         const input = validate(needsDefaultForm ? { ...payload, form: defaultForm } : payload);
-        const outcome = await writeRecord(server.api(), input, { configId: server.id, signal, mark: def.mark !== false });
+        const client = server.api();
+        unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
+        const outcome = await writeRecord(client, input, { configId: server.id, signal, mark: def.mark !== false });
         msg.payload = outcome.result;
         // A message that came in with a correlation id (from a receiver or source) keeps it.
         msg.correlationId ??= outcome.result.id;

@@ -7,6 +7,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { JournalEntry } from '../core/journal';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
+import { typedSetting } from '../core/typed-value';
 import { compileValidator } from '../core/schema';
 import { CASE_SCHEMA, type CaseInput, registerCommcareSchemas } from './api/case-input';
 import { type CaseWriteOutcome, writeCases } from './api/case-writer';
@@ -22,13 +23,48 @@ interface OwnerRow {
 interface CaseWriterDef extends NodeDef {
   server: string;
   caseType?: string;
+  caseTypeType?: string;
   defaultOwner?: string;
+  defaultOwnerType?: string;
   owners?: OwnerRow[];
   batchSize?: number | string;
   batchWindowMs?: number | string;
 }
 
 type WriterMsg = NodeMessage & { journal?: JournalEntry[] };
+
+/** The writer defaults for one message: fixed, or taken from the message (typed inputs). */
+interface CaseDefaults {
+  defaultCaseType?: string;
+  defaultOwner?: string;
+}
+
+interface QueuedCase {
+  input: CaseInput;
+  defaults: CaseDefaults;
+}
+
+/**
+ * Writes one gathered batch: one bulk write per distinct set of defaults, in arrival order of
+ * the first message of each set, and the outcomes back in message order.
+ */
+export async function writeWithDefaults(items: QueuedCase[], write: (inputs: CaseInput[], defaults: CaseDefaults) => Promise<CaseWriteOutcome[]>): Promise<CaseWriteOutcome[]> {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, index) => {
+    const key = JSON.stringify([item.defaults.defaultCaseType ?? null, item.defaults.defaultOwner ?? null]);
+    groups.set(key, [...(groups.get(key) ?? []), index]);
+  });
+  const outcomes: CaseWriteOutcome[] = new Array(items.length);
+  for (const positions of groups.values()) {
+    try {
+      const written = await write(positions.map((position) => items[position].input), items[positions[0]].defaults);
+      positions.forEach((position, index) => { outcomes[position] = written[index]; });
+    } catch (error) {
+      for (const position of positions) outcomes[position] = { ok: false, error: error as Error };
+    }
+  }
+  return outcomes;
+}
 
 export function ownerTable(rows: OwnerRow[] | undefined): Record<string, string> {
   const table: Record<string, string> = {};
@@ -57,14 +93,12 @@ export default function register(RED: NodeAPI): void {
       return;
     }
     const status = new ActivityStatus(this, 'written');
-    const settings = {
-      owners: ownerTable(def.owners),
-      defaultOwner: def.defaultOwner?.trim() || undefined,
-      defaultCaseType: def.caseType?.trim() || undefined,
-    };
+    const owners = ownerTable(def.owners);
+    const caseType = typedSetting(RED, this, 'caseType', def.caseType, def.caseTypeType);
+    const defaultOwner = typedSetting(RED, this, 'defaultOwner', def.defaultOwner, def.defaultOwnerType);
     const batchSize = Math.max(1, bounded(def.batchSize, MAX_BULK_CHANGES, MAX_BULK_CHANGES));
-    const queue = new BatchQueue<CaseInput, CaseWriteOutcome>(
-      (inputs) => writeCases(server.api(), inputs, { ...settings, batchSize, now: new Date() }),
+    const queue = new BatchQueue<QueuedCase, CaseWriteOutcome>(
+      (items) => writeWithDefaults(items, (inputs, defaults) => writeCases(server.api(), inputs, { owners, ...defaults, batchSize, now: new Date() })),
       { maxItems: batchSize, maxWaitMs: bounded(def.batchWindowMs, 200, 60_000), onPending: (pending) => status.setQueued(pending) },
     );
     this.on('close', () => queue.close());
@@ -73,7 +107,8 @@ export default function register(RED: NodeAPI): void {
       status.begin();
       try {
         const input = validate(msg.payload);
-        const outcome = await queue.add(input, signal);
+        const defaults: CaseDefaults = { defaultCaseType: await caseType.text(msg), defaultOwner: await defaultOwner.text(msg) };
+        const outcome = await queue.add({ input, defaults }, signal);
         if (!outcome.ok) throw outcome.error;
         msg.payload = outcome.result;
         const entry: JournalEntry = {

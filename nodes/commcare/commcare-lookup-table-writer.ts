@@ -4,7 +4,9 @@
  * updated or left alone, so sending the same list again writes nothing.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { badInput } from '../core/errors';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
+import { typedSetting } from '../core/typed-value';
 import { compileValidator } from '../core/schema';
 import { LOOKUP_ROWS_SCHEMA, type LookupRowInput, registerLookupTableSchemas, writeLookupRows } from './api/lookup-tables';
 import type { CommcareConfigNode } from './commcare-config';
@@ -12,6 +14,7 @@ import type { CommcareConfigNode } from './commcare-config';
 interface LookupTableWriterDef extends NodeDef {
   server: string;
   table: string;
+  tableType?: string;
   keyField: string;
   createTable?: boolean;
   isGlobal?: boolean;
@@ -29,13 +32,20 @@ export default function register(RED: NodeAPI): void {
       return;
     }
     const status = new ActivityStatus(this, 'rows written');
+    const table = typedSetting(RED, this, 'table', def.table, def.tableType);
+    let unsubscribe: (() => void) | undefined;
+    this.on('close', () => unsubscribe?.());
     const options = { keyField: String(def.keyField ?? ''), createTable: def.createTable !== false, isGlobal: def.isGlobal !== false };
 
     handleInput<NodeMessage>(this, async (msg, send, { signal }) => {
       status.begin();
       try {
         const rows = validate(Array.isArray(msg.payload) ? msg.payload : [msg.payload]);
-        const result = await writeLookupRows(server.api(), String(def.table ?? ''), rows, { ...options, signal });
+        const tag = await table.text(msg);
+        if (!tag) throw badInput(`no lookup table to write: ${table.fixed ? 'choose one in the node' : `${table.source} is empty`}`, table.source);
+        const client = server.api();
+        unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
+        const result = await writeLookupRows(client, tag, rows, { ...options, signal });
         msg.payload = result;
         status.succeed(result.created + result.updated);
         send(msg);

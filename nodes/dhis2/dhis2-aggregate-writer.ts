@@ -4,6 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
+import { typedSetting } from '../core/typed-value';
 import { compileValidator } from '../core/schema';
 import { type ComboMapping, type DataValueSetInput, buildDataValueSet, writeDataValueSet } from './api/aggregate';
 import { DATA_VALUE_SET_SCHEMA, registerDhis2Schemas } from './api/schemas';
@@ -12,6 +13,7 @@ import type { Dhis2ConfigNode } from './dhis2-config';
 interface AggregateWriterDef extends NodeDef {
   server: string;
   dataSet?: string;
+  dataSetType?: string;
   dryRun?: boolean;
   failOnConflicts?: boolean;
   comboMappings?: ComboMapping[];
@@ -31,15 +33,20 @@ export default function register(RED: NodeAPI): void {
       this.status({ fill: 'red', shape: 'ring', text: 'no DHIS2 server configured' });
       return;
     }
+    const dataSet = typedSetting(RED, this, 'dataSet', def.dataSet, def.dataSetType);
+    let unsubscribe: (() => void) | undefined;
+    this.on('close', () => unsubscribe?.());
     const mappings = (Array.isArray(def.comboMappings) ? def.comboMappings : []).filter((row) => row?.name && row.categoryOptionCombo);
 
     handleInput<AggregateMsg>(this, async (msg, send, { signal }) => {
       status.begin();
       try {
         const input = validate(msg.payload);
-        const set = buildDataValueSet({ ...input, dataSet: input.dataSet ?? (def.dataSet || undefined) }, mappings);
+        const set = buildDataValueSet({ ...input, dataSet: input.dataSet ?? (await dataSet.text(msg)) }, mappings);
         const dryRun = typeof msg.dryRun === 'boolean' ? msg.dryRun : def.dryRun === true;
-        msg.payload = await writeDataValueSet(server.api(), set, { dryRun, failOnConflicts: def.failOnConflicts === true, signal });
+        const client = server.api();
+        unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
+        msg.payload = await writeDataValueSet(client, set, { dryRun, failOnConflicts: def.failOnConflicts === true, signal });
         status.succeed();
         send(msg);
       } catch (error) {

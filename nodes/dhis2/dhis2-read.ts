@@ -6,6 +6,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
+import { typedSetting } from '../core/typed-value';
 import { DEFAULT_MAX_READ_ITEMS, type SourceQuery, type SourceResource, readAll } from './api/source';
 import type { Dhis2ConfigNode } from './dhis2-config';
 
@@ -13,11 +14,14 @@ interface ReadDef extends NodeDef {
   server: string;
   resource?: SourceResource;
   program?: string;
+  programType?: string;
   programStage?: string;
   trackedEntityType?: string;
   orgUnit?: string;
+  orgUnitType?: string;
   ouMode?: string;
   dataSet?: string;
+  dataSetType?: string;
   metadataType?: string;
   pageSize?: number | string;
   maxItems?: number | string;
@@ -36,25 +40,38 @@ export default function register(RED: NodeAPI): void {
       return;
     }
     const resource: SourceResource = RESOURCES.includes(def.resource as SourceResource) ? (def.resource as SourceResource) : 'metadata';
-    const query: Omit<SourceQuery, 'startAfter'> = {
+    // Settings an implementer may take from the message (org unit of the request, ...).
+    const perMessage = {
+      program: typedSetting(RED, this, 'program', def.program, def.programType),
+      orgUnit: typedSetting(RED, this, 'orgUnit', def.orgUnit, def.orgUnitType),
+      dataSet: typedSetting(RED, this, 'dataSet', def.dataSet, def.dataSetType),
+    };
+    const fixedQuery: Omit<SourceQuery, 'startAfter' | 'program' | 'orgUnit' | 'dataSet'> = {
       resource,
-      program: def.program || undefined,
       programStage: def.programStage || undefined,
       trackedEntityType: def.trackedEntityType || undefined,
-      orgUnit: def.orgUnit || undefined,
       ouMode: def.ouMode || undefined,
-      dataSet: def.dataSet || undefined,
       metadataType: def.metadataType || undefined,
       pageSize: positive(def.pageSize, 100),
     };
     const maxItems = positive(def.maxItems, DEFAULT_MAX_READ_ITEMS);
-    const topic = resource === 'metadata' ? `dhis2/${query.metadataType ?? 'metadata'}` : `dhis2/${resource}`;
+    const topic = resource === 'metadata' ? `dhis2/${fixedQuery.metadataType ?? 'metadata'}` : `dhis2/${resource}`;
     const status = new ActivityStatus(this, 'read');
+    let unsubscribe: (() => void) | undefined;
+    this.on('close', () => unsubscribe?.());
 
     handleInput<NodeMessage>(this, async (msg, send, { signal }) => {
       status.begin();
       try {
-        msg.payload = await readAll(server.api(), query, { signal, maxItems });
+        const query: Omit<SourceQuery, 'startAfter'> = {
+          ...fixedQuery,
+          program: await perMessage.program.text(msg),
+          orgUnit: await perMessage.orgUnit.text(msg),
+          dataSet: await perMessage.dataSet.text(msg),
+        };
+        const client = server.api();
+        unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
+        msg.payload = await readAll(client, query, { signal, maxItems });
         msg.topic = topic;
         status.succeed((msg.payload as unknown[]).length);
         send(msg);

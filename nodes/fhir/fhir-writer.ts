@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { type JournalEntry, recordInJournal } from '../core/journal';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
+import { typedSetting } from '../core/typed-value';
 import { warmUpValidation } from './api/validation';
 import { WRITERS, WRITE_OPERATIONS, type WriteOperation, type WrittenEntry } from './api/writer';
 import type { FhirConfigNode } from './fhir-config';
@@ -15,6 +16,7 @@ interface WriterDef extends NodeDef {
   operation: WriteOperation;
   /** Conditional create/update: search built from the resource, e.g. identifier={{system}}|{{value}}. */
   criteria?: string;
+  criteriaType?: string;
   validate?: boolean;
   versionAware?: boolean;
 }
@@ -44,6 +46,7 @@ export default function register(RED: NodeAPI): void {
         }
       });
     }
+    const criteria = typedSetting(RED, this, 'criteria', def.criteria, def.criteriaType);
     let unsubscribe: (() => void) | undefined;
     this.on('close', () => unsubscribe?.());
 
@@ -54,7 +57,7 @@ export default function register(RED: NodeAPI): void {
         unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
         const result = await WRITERS[operation](client, msg.payload, {
           configId: server.id,
-          criteria: def.criteria || DEFAULT_CRITERIA,
+          criteria: (await criteria.text(msg)) || DEFAULT_CRITERIA,
           validate,
           versionAware: def.versionAware !== false,
           signal,

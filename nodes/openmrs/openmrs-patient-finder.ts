@@ -85,6 +85,8 @@ export default function register(RED: NodeAPI): void {
     const settings = { weights, threshold: numberOr(def.threshold, DEFAULT_THRESHOLD), confidenceMargin: numberOr(def.confidenceMargin, DEFAULT_CONFIDENCE_MARGIN) };
     const searchBy = (def.searchBy || 'familyName,givenName').split(',').map((name) => name.trim()).filter(Boolean);
     const status = new ActivityStatus(this, 'searched');
+    let unsubscribe: (() => void) | undefined;
+    this.on('close', () => unsubscribe?.());
 
     handleInput<FinderMsg>(this, async (msg, send, { signal }) => {
       status.begin();
@@ -93,6 +95,7 @@ export default function register(RED: NodeAPI): void {
         const terms = [...new Set(searchBy.map((property) => record[property]).filter((value) => typeof value === 'string' && value.trim().length >= 2) as string[])];
         if (!terms.length) throw badInput(`msg.payload has none of the search properties (${searchBy.join(', ')})`, `msg.payload.${searchBy[0]}`);
         const client = server.api();
+        unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
         const candidates: Patient[] = [];
         for (const term of terms) candidates.push(...(await client.searchPatients(term.trim(), { signal })));
         const decision = findMatch(record, candidates, settings);

@@ -5,6 +5,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
+import { typedSetting } from '../core/typed-value';
 import { compileValidator } from '../core/schema';
 import type { OpenmrsClient } from './api/client';
 import { ENCOUNTER_SCHEMA, type EncounterInput, OBS_SCHEMA, type ObsOnlyInput, PATIENT_SCHEMA, PROVIDER_SCHEMA, type PatientInput, type ProviderInput, registerOpenmrsSchemas } from './api/schemas';
@@ -17,6 +18,7 @@ interface WriterDef extends NodeDef {
   server: string;
   operation: WriterOperation;
   location?: string;
+  locationType?: string;
   keyConcept?: string;
 }
 
@@ -47,6 +49,7 @@ export default function register(RED: NodeAPI): void {
       this.status({ fill: 'red', shape: 'ring', text: 'no OpenMRS server configured' });
       return;
     }
+    const location = typedSetting(RED, this, 'location', def.location, def.locationType);
     let unsubscribe: (() => void) | undefined;
     this.on('close', () => unsubscribe?.());
 
@@ -58,7 +61,7 @@ export default function register(RED: NodeAPI): void {
         unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
         const result = await OPERATIONS[operation](client, input, {
           timeZone: server.timeZone(),
-          location: def.location || undefined,
+          location: await location.text(msg),
           keyConcept: def.keyConcept || undefined,
           signal,
         });

@@ -6,6 +6,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { badInput } from '../core/errors';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
+import { typedSetting } from '../core/typed-value';
 import { flowStartTargets, startFlow } from './api/flow-starts';
 import { registerRapidproSchemas } from './api/schemas';
 import type { RapidproConfigNode } from './rapidpro-config';
@@ -13,6 +14,7 @@ import type { RapidproConfigNode } from './rapidpro-config';
 interface FlowStartDef extends NodeDef {
   server: string;
   flow?: string;
+  flowType?: string;
   paramsProperty?: string;
   restartParticipants?: boolean;
   excludeActive?: boolean;
@@ -32,15 +34,20 @@ export default function register(RED: NodeAPI): void {
     }
     const status = new ActivityStatus(this, 'started');
     const paramsProperty = def.paramsProperty?.trim() || 'params';
+    const flowSetting = typedSetting(RED, this, 'flow', def.flow, def.flowType);
+    let unsubscribe: (() => void) | undefined;
+    this.on('close', () => unsubscribe?.());
 
     handleInput<StartMsg>(this, async (msg, send, { signal }) => {
       status.begin();
       try {
-        const flow = def.flow?.trim() || (typeof msg.flow === 'string' ? msg.flow : typeof (msg.flow as { uuid?: unknown })?.uuid === 'string' ? (msg.flow as { uuid: string }).uuid : '');
+        const flow = (await flowSetting.text(msg)) || (typeof msg.flow === 'string' ? msg.flow : typeof (msg.flow as { uuid?: unknown })?.uuid === 'string' ? (msg.flow as { uuid: string }).uuid : '');
         if (!flow) throw badInput('no flow to start: choose one in the node or set msg.flow to a flow UUID', 'msg.flow');
         const targets = flowStartTargets(msg.payload, server.defaultCountryCode);
         const params = RED.util.getMessageProperty(msg, paramsProperty) as Record<string, unknown> | undefined;
-        msg.payload = await startFlow(server.api(), flow, targets, params, {
+        const client = server.api();
+        unsubscribe ??= client.http.onStats((stats) => status.setQueued(stats.queued));
+        msg.payload = await startFlow(client, flow, targets, params, {
           restartParticipants: def.restartParticipants !== false,
           excludeActive: def.excludeActive === true,
           signal,

@@ -322,9 +322,9 @@ describe(`the editor in Chromium, on Node-RED ${nodeRedVersion()}`, function () 
       await page.locator('[id="encounter-writer"] .red-ui-flow-node').dblclick();
       await page.locator('#node-dialog-ok').waitFor({ state: 'visible' });
       assert.deepEqual(await settle(), []);
-      const location = page.locator('#node-input-location');
+      const location = page.locator('#node-input-location-text');
       await location.fill('');
-      await eventually(() => page.locator(`datalist#${'node-input-location-options'} option`).count(), 5_000);
+      await eventually(() => page.locator(`datalist#${'node-input-location-text-options'} option`).count(), 5_000);
       await page.screenshot({ path: screenshot('editor-openmrs-writer.png') });
       await page.locator('#node-dialog-cancel').click();
       await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
@@ -334,7 +334,7 @@ describe(`the editor in Chromium, on Node-RED ${nodeRedVersion()}`, function () 
       await page.evaluate(() => (window as any).RED.workspaces.show('encounter-tab'));
       await page.locator('[id="encounter-map"] .red-ui-flow-node').dblclick();
       await page.locator('#node-dialog-ok').waitFor({ state: 'visible' });
-      // The sample is the source property (msg.payload: the forwarded form); rows reading other msg properties ($msg.case) stay empty here.
+      // First the sample is the source property (msg.payload: the forwarded form): rows reading other msg properties ($msg.case) stay empty.
       const sample = followUpForm('c0ffee00-0000-4000-8000-000000000001', 'b7c1d2e3-0000-4000-8000-000000000002', { visit_date: '2026-11-20', weight_kg: '61.5', temperature_c: '38.2', danger_signs: 'yes' });
       await page.locator('#chis-mapper-sample').fill(JSON.stringify(sample, null, 2));
       const output = page.locator('#chis-mapper-output');
@@ -344,6 +344,17 @@ describe(`the editor in Chromium, on Node-RED ${nodeRedVersion()}`, function () 
       assert.match(preview.encounterDatetime, /^2026-11-20/);
       assert.deepEqual(preview.obs.map((obs) => obs.value).slice(0, 2), [61.5, 38.2]);
       assert.equal(preview.obs.length, 3, 'one obs per mapped question');
+      assert.match(await page.locator('#chis-mapper-messages').innerText(), /patient/, 'the rows reading $msg.case have no value yet');
+      // The whole msg as the flow builds it: the form in msg.payload, the case and form id beside it.
+      await page.locator('#chis-mapper-whole-msg').check();
+      const msg = { payload: sample, case: { external_id: 'c0ffee00-0000-4000-8000-00000000000a' }, form: { id: 'b7c1d2e3-0000-4000-8000-000000000002' } };
+      await page.locator('#chis-mapper-sample').fill(JSON.stringify(msg, null, 2));
+      await eventually(async () => (await output.innerText()).includes('c0ffee00-0000-4000-8000-00000000000a'), 10_000)
+        .catch(async (error: Error) => assert.fail(`${error.message}; the whole-msg preview shows: ${await output.innerText()} ${await page.locator('#chis-mapper-messages').innerText()}`));
+      const whole = JSON.parse(await output.innerText()) as { patient: string; idempotencyKey: string; obs: unknown[] };
+      assert.equal(whole.idempotencyKey, msg.form.id);
+      assert.equal(whole.obs.length, 3);
+      assert.equal(await page.locator('#chis-mapper-messages').innerText(), '', 'no row in error with the whole msg');
       await page.locator('#chis-mapper-output').scrollIntoViewIfNeeded();
       await page.screenshot({ path: screenshot('editor-mapper-preview.png') });
       await page.locator('#node-dialog-cancel').click();
@@ -424,7 +435,8 @@ async function fillLookups(page: Page, settle: () => Promise<string[]>): Promise
   for (const id of inputs) {
     const input = page.locator(`[id="${id}"]`);
     const list = page.locator(`[id="${await input.getAttribute('list')}"] option`);
-    const note = page.locator(`[id="${id}"] ~ .chis-lookup-note`).first();
+    // A typed input wraps the text box, so its note follows the wrapper.
+    const note = page.locator(`[id="${id}"] ~ .chis-lookup-note, .red-ui-typedInput-container:has([id="${id}"]) ~ .chis-lookup-note`).first();
     await input.evaluate((element) => { (element as HTMLInputElement).value = ''; });
     await input.focus();
     await settle();

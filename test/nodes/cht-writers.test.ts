@@ -89,6 +89,43 @@ describe('CHT writer nodes', function () {
       await assert.rejects(client.getReport(msg.payload.id), /404/);
     });
 
+    it('takes the form from the message when the setting is typed msg, and the payload\'s own form still wins', async () => {
+      await loadFlow([chtConfig, recordWriter], flow(baseUrl, { type: 'chis-cht-record-writer', form: 'topic', formType: 'msg' }), credentials);
+      const sendWithTopic = (topic: string, payload: unknown) => {
+        const result = outcome();
+        helper.getNode('w').receive({ topic, payload } as never);
+        return result;
+      };
+      const referral = await sendWithTopic('REF', { fields: { patient_id: seed.PATIENT_MARY_PATIENT_ID } });
+      const visit = await sendWithTopic('YYYZ', { fields: { nurse: 'Akinyi', week: 12, year: 2024 } });
+      const own = await sendWithTopic('YYYZ', { form: 'REF', fields: { patient_id: seed.PATIENT_MARY_PATIENT_ID } });
+      assert.equal(referral.ok && visit.ok && own.ok, true, JSON.stringify(referral.msg.error ?? visit.msg.error ?? own.msg.error));
+      assert.equal((await client.getReport(referral.msg.payload.id)).form, 'REF');
+      assert.equal((await client.getReport(visit.msg.payload.id)).form, 'YYYZ');
+      assert.equal((await client.getReport(own.msg.payload.id)).form, 'REF');
+    });
+
+    it('shows sending, then created n and the last failure under the node', async () => {
+      await loadFlow([chtConfig, recordWriter], flow(baseUrl, { type: 'chis-cht-record-writer', form: 'REF' }), credentials);
+      const node = helper.getNode('w');
+      const shown: Array<{ fill?: string; shape?: string; text?: string }> = [];
+      const status = node.status.bind(node);
+      node.status = (value: { fill?: string; shape?: string; text?: string }) => { shown.push(value); return status(value); };
+      const report = { fields: { patient_id: seed.PATIENT_MARY_PATIENT_ID } };
+      const all = new Promise<void>((resolve) => {
+        let left = 4;
+        const settle = () => { left -= 1; if (left === 0) resolve(); };
+        helper.getNode('out').on('input', settle);
+        helper.getNode('caught').on('input', settle);
+      });
+      for (const payload of [report, report, report, 'not a report']) node.receive({ payload });
+      await all;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const texts = shown.map((value) => value.text);
+      assert.ok(texts.some((text) => /^sending/.test(text ?? '')), texts.join(' | '));
+      assert.deepEqual(shown.at(-1), { fill: 'red', shape: 'ring', text: 'created 3 · failed 1 (last: bad-input)' });
+    });
+
     it('sends a report without a form to the Catch node as bad-input, and an unknown form too', async () => {
       await loadFlow([chtConfig, recordWriter], flow(baseUrl, { type: 'chis-cht-record-writer' }), credentials);
       const missing = await send({ fields: { patient_id: '1' } });
@@ -117,6 +154,19 @@ describe('CHT writer nodes', function () {
       assert.equal(person.chis_origin, 'chis-node-red');
       assert.equal((person.parent as ChtDoc).name, 'Achieng Household');
       assert.equal(((person.parent as ChtDoc).parent as ChtDoc)._id, seed.HEALTH_CENTER_ID);
+    });
+
+    it('takes the parent place per message from JSONata, and the contact type from flow context', async () => {
+      const writer = { type: 'chis-cht-contact-writer', kind: 'place', contactType: 'placeType', contactTypeType: 'flow', parent: '$lookup(route, payload.district)', parentType: 'jsonata' };
+      await loadFlow([chtConfig, contactWriter], flow(baseUrl, writer), credentials);
+      helper.getNode('w').context().flow.set('placeType', 'clinic');
+      const result = outcome();
+      helper.getNode('w').receive({ payload: { name: 'Wanjiru Household', district: 'nyalenda' }, route: { nyalenda: seed.HEALTH_CENTER_ID } } as never);
+      const { ok, msg } = await result;
+      assert.equal(ok, true, JSON.stringify(msg.error));
+      const place = await client.getPlace(msg.payload.id);
+      assert.equal(place.type, 'clinic');
+      assert.equal((place.parent as ChtDoc)._id, seed.HEALTH_CENTER_ID);
     });
 
     it('creates a place with a new contact, journals both and rolls both back', async () => {

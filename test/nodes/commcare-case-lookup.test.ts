@@ -21,10 +21,11 @@ describe('chis-commcare-case-lookup node', function () {
     await helper.stopServer();
   });
 
-  const load = (by: 'case_id' | 'external_id') => loadFlow([commcareConfig, caseLookup], [
+  // Without idPropertyType, as flows saved before typed inputs: idProperty is a msg path.
+  const load = (by: 'case_id' | 'external_id', id: Record<string, unknown> = { idProperty: 'form.caseIds.0' }) => loadFlow([commcareConfig, caseLookup], [
     { id: 't', type: 'tab' },
     { id: 'server', type: 'chis-commcare-config', baseUrl: base, domain: seed.DOMAIN },
-    { id: 'lookup', type: 'chis-commcare-case-lookup', z: 't', server: 'server', by, idProperty: 'form.caseIds.0', outputProperty: 'case', wires: [['out']] },
+    { id: 'lookup', type: 'chis-commcare-case-lookup', z: 't', server: 'server', by, outputProperty: 'case', wires: [['out']], ...id },
     { id: 'out', type: 'helper', z: 't' },
     { id: 'c', type: 'catch', z: 't', wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 't' },
@@ -46,6 +47,13 @@ describe('chis-commcare-case-lookup node', function () {
     await load('external_id');
     const received = new Promise<any>((resolve) => helper.getNode('out').on('input', resolve));
     helper.getNode('lookup').receive({ form: { caseIds: [seeded.externalId] } });
+    assert.equal((await received).case.case_id, seeded.caseId);
+  });
+
+  it('takes the id from a JSONata expression when the id setting is typed jsonata', async () => {
+    await load('case_id', { idProperty: 'form.caseIds[-1]', idPropertyType: 'jsonata' });
+    const received = new Promise<any>((resolve) => helper.getNode('out').on('input', resolve));
+    helper.getNode('lookup').receive({ form: { caseIds: ['00000000-0000-4000-8000-000000000000', seeded.caseId] } });
     assert.equal((await received).case.case_id, seeded.caseId);
   });
 

@@ -102,6 +102,32 @@ describe('chis-commcare-case-writer node (against the CommCare sandbox)', functi
     assert.equal(page.cases[0].properties.dob, '2001-02-04');
   });
 
+  it('takes the default owner and case type per message (typed inputs): one bulk request per set of defaults, results in message order', async () => {
+    const writer = { defaultOwner: 'site.owner', defaultOwnerType: 'msg', caseType: '$exists(site.caseType) ? site.caseType : "patient"', caseTypeType: 'jsonata' };
+    await loadFlow([commcareConfig, caseWriter, rollback], flow(base, writer), credentials);
+    const sites = [
+      { owner: seed.REMERA_LOCATION_ID },
+      { owner: seed.KIMIRONKO_LOCATION_ID, caseType: 'household' },
+      { owner: seed.REMERA_LOCATION_ID },
+      { owner: seed.KIMIRONKO_LOCATION_ID, caseType: 'household' },
+    ];
+    const results = await new Promise<any[]>((resolve) => {
+      const received: any[] = [];
+      helper.getNode('out').on('input', (msg: any) => { received[msg.index] = msg; if (received.filter(Boolean).length === sites.length) resolve(received); });
+      helper.getNode('caught').on('input', (msg: any) => resolve([msg.error]));
+      sites.forEach((site, index) => helper.getNode('w').receive({ payload: patient(`SITE-${index}`), site, index } as never));
+    });
+    assert.equal(results.length, sites.length, JSON.stringify(results[0]));
+    assert.deepEqual(bulkPosts().map((entry) => (entry.body as unknown[]).length), [2, 2], 'one bulk request per owner and case type');
+    const headers = { Authorization: `ApiKey ${seed.WEB_USER.username}:${seed.WEB_USER.apiKey}` };
+    for (const [index, site] of sites.entries()) {
+      assert.equal(results[index].payload.external_id, `SITE-${index}`);
+      const page = await (await fetch(`${base}/a/demo/api/case/v2/?external_id=SITE-${index}`, { headers })).json() as { cases: Array<{ owner_id: string; case_type: string }> };
+      assert.equal(page.cases[0].owner_id, site.owner);
+      assert.equal(page.cases[0].case_type, site.caseType ?? 'patient');
+    }
+  });
+
   it('fails only the invalid message of a batch, with its own error', async () => {
     await loadFlow([commcareConfig, caseWriter, rollback], flow(base), credentials);
     const results = await writeAll([

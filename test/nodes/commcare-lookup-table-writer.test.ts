@@ -108,6 +108,19 @@ describe('chis-commcare-lookup-table-writer node (against the CommCare sandbox)'
     assert.deepEqual(table.fields.map((field: any) => field.field_name), ['id', 'name', 'level', 'parent_id', 'code']);
   });
 
+  it('writes each message to the table msg.topic names when the table setting is typed msg', async () => {
+    await loadFlow([commcareConfig, lookupTableWriter], nodes({ table: 'topic', tableType: 'msg' }), credentials);
+    const districts = await write(units.slice(0, 2), { topic: 'districts' });
+    const facilities = await write(units.slice(2), { topic: 'facilities' });
+    const none = await write(units.slice(2), { topic: '' });
+    assert.ok(districts.ok && facilities.ok, JSON.stringify(districts.msg.error ?? facilities.msg.error));
+    assert.deepEqual((await fixtures('districts')).map((row) => row.fields.name).sort(), ['Bo', 'Sierra Leone']);
+    assert.deepEqual((await fixtures('facilities')).map((row) => row.fields.name), ['Ngelehun CHC']);
+    assert.equal(none.ok, false);
+    assert.equal(none.msg.error.code, 'bad-input');
+    assert.match(none.msg.error.message, /msg\.topic is empty/);
+  });
+
   it('takes one row as an object', async () => {
     await loadFlow([commcareConfig, lookupTableWriter], nodes(), credentials);
     const result = await write(units[0]);

@@ -81,6 +81,20 @@ describe('DHIS2 aggregate nodes (against the DHIS2 sandbox)', function () {
       ].sort());
     });
 
+    it('takes the data set from the message when the setting is typed msg; a payload dataSet still wins', async () => {
+      await loadFlow([dhis2Config, aggregateWriter], flow({ dataSet: 'report.dataSet', dataSetType: 'msg' }), credentials);
+      const sent: unknown[] = [];
+      for (const msg of [{ report: { dataSet: DATA_SET_COMMUNITY_MONTHLY } }, { report: {} }, { report: { dataSet: 'other' }, own: true }]) {
+        const out = next('out');
+        const payload = { ...input, values: [input.values[0]], ...('own' in msg ? { dataSet: DATA_SET_COMMUNITY_MONTHLY } : {}) };
+        helper.getNode('w').receive({ payload, report: msg.report });
+        sent.push((await out).payload.status);
+      }
+      assert.deepEqual(sent, ['SUCCESS', 'SUCCESS', 'SUCCESS']);
+      const posted = sandbox.log.query(new URLSearchParams({ method: 'POST', path: 'dataValueSets' })).map((entry: any) => entry.body.dataSet);
+      assert.deepEqual(posted, [DATA_SET_COMMUNITY_MONTHLY, undefined, DATA_SET_COMMUNITY_MONTHLY]);
+    });
+
     it('dry run stores nothing; "fail on conflicts" sends the message to Catch', async () => {
       await loadFlow([dhis2Config, aggregateWriter], flow({ dryRun: true, failOnConflicts: true }), credentials);
       const caught = next('caught');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { takeRecording } from '../../nodes/core/request-context';
 import {
-  ADMIN_PASSWORD, ADMIN_USERNAME, ORG_UNIT_BO, ORG_UNIT_SIERRA_LEONE, PROGRAM_COMMUNITY_FOLLOW_UP, SEEDED_TRACKED_ENTITY, create,
+  ADMIN_PASSWORD, ADMIN_USERNAME, ORG_UNIT_BO, ORG_UNIT_BOMBALI, ORG_UNIT_NGELEHUN_CHC, ORG_UNIT_SIERRA_LEONE, PROGRAM_COMMUNITY_FOLLOW_UP, SEEDED_TRACKED_ENTITY, create,
 } from '../../sandbox/dhis2';
 import dhis2Config from '../../nodes/dhis2/dhis2-config';
 import dhis2Read from '../../nodes/dhis2/dhis2-read';
@@ -79,6 +79,24 @@ describe('chis-dhis2-read node (against the DHIS2 sandbox)', function () {
     assert.equal(msg.topic, 'dhis2/trackedEntities');
     assert.deepEqual(msg.payload.map((entity: any) => entity.trackedEntity), [SEEDED_TRACKED_ENTITY]);
     assert.ok(Array.isArray(msg.payload[0].attributes));
+  });
+
+  it('reads the org unit each message names (typed msg), with the program from an environment variable', async () => {
+    const flowNodes = nodes({ resource: 'trackedEntities', program: 'FOLLOW_UP_PROGRAM', programType: 'env', orgUnit: 'facility', orgUnitType: 'msg', ouMode: 'DESCENDANTS' });
+    (flowNodes[0] as { env?: object[] }).env = [{ name: 'FOLLOW_UP_PROGRAM', value: PROGRAM_COMMUNITY_FOLLOW_UP, type: 'str' }];
+    await loadFlow([dhis2Config, dhis2Read], flowNodes, credentials);
+    const bo = await run({ facility: ORG_UNIT_BO });
+    const bombali = await run({ facility: ORG_UNIT_BOMBALI });
+    const ngelehun = await run({ facility: ORG_UNIT_NGELEHUN_CHC });
+    assert.ok(bo.ok && bombali.ok && ngelehun.ok, JSON.stringify(bo.msg.error ?? bombali.msg.error ?? ngelehun.msg.error));
+    assert.deepEqual(bo.msg.payload.map((entity: any) => entity.trackedEntity), [SEEDED_TRACKED_ENTITY], 'Ngelehun CHC is under Bo');
+    assert.deepEqual(bombali.msg.payload, []);
+    assert.deepEqual(ngelehun.msg.payload.map((entity: any) => entity.trackedEntity), [SEEDED_TRACKED_ENTITY]);
+    const asked = pageRequests('^/api/tracker/trackedEntities$').map((entry) => {
+      const query = new URLSearchParams(entry.query);
+      return [query.get('orgUnit') ?? query.get('orgUnits'), query.get('program')];
+    });
+    assert.deepEqual(asked, [[ORG_UNIT_BO, PROGRAM_COMMUNITY_FOLLOW_UP], [ORG_UNIT_BOMBALI, PROGRAM_COMMUNITY_FOLLOW_UP], [ORG_UNIT_NGELEHUN_CHC, PROGRAM_COMMUNITY_FOLLOW_UP]]);
   });
 
   it('records each page request on a message that asks for it (OpenHIM orchestrations)', async () => {

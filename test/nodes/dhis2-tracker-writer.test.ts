@@ -81,6 +81,7 @@ describe('chis-dhis2-tracker-writer node (against the DHIS2 sandbox)', function 
   const byCaseId = async (caseId: string): Promise<any[]> =>
     (await api(`tracker/trackedEntities?trackedEntityType=${TRACKED_ENTITY_TYPE_PERSON}&ouMode=ACCESSIBLE&filter=${ATTRIBUTE_COMMCARE_CASE_ID}:eq:${caseId}&fields=trackedEntity,enrollments[enrollment,events[event]]`)).instances;
   const trackerPosts = () => sandbox.log.query(new URLSearchParams({ method: 'POST', path: '^/api/tracker$' }));
+  const trackerSearches = () => sandbox.log.query(new URLSearchParams({ method: 'GET', path: '^/api/tracker/trackedEntities$' }));
 
   beforeEach(async () => {
     sandbox = create();
@@ -211,11 +212,15 @@ describe('chis-dhis2-tracker-writer node (against the DHIS2 sandbox)', function 
     const registered = await writeAll(caseIds.map((caseId) => newPerson(caseId)));
     assert.ok(registered.every((result) => result.ok), registered.map((r) => r.msg.error?.message).join());
     const postsBefore = trackerPosts().length;
+    const searchesBefore = trackerSearches().length;
     const visits = Array.from({ length: 30 }, (_, index) => newPerson(caseIds[index % 3], String(50 + index)));
     const results = await writeAll(visits);
     assert.deepEqual(results.filter((result) => !result.ok).map((result) => result.msg.error.message), []);
     const imports = trackerPosts().length - postsBefore;
     assert.ok(imports <= 2, `${imports} imports`);
+    // The batch's people are looked up together (filter=<attribute>:in:a;b;c), not one search per form.
+    const searches = trackerSearches().length - searchesBefore;
+    assert.ok(searches >= 1 && searches <= imports, `${searches} searches for ${imports} imports`);
     results.forEach((result, index) => {
       const owner = registered[index % 3].msg.payload;
       assert.equal(result.msg.payload.trackedEntity, owner.trackedEntity);

@@ -92,6 +92,26 @@ describe('chis-fhir-writer node (against the FHIR sandbox)', function () {
     assert.equal(found.total, 1);
   });
 
+  it('conditional create: takes the search from the message when the criteria setting is typed msg', async () => {
+    await loadFlow([fhirConfig, fhirWriter], flow(base, { operation: 'conditional-create', criteria: 'match', criteriaType: 'msg' }), credentials);
+    const send = (payload: Json, match: string): Promise<{ ok: boolean; msg: any }> => new Promise((resolve) => {
+      helper.getNode('out').once('input', (msg: any) => resolve({ ok: true, msg }));
+      helper.getNode('caught').once('input', (msg: any) => resolve({ ok: false, msg }));
+      helper.getNode('w').receive({ payload, match } as never);
+    });
+    const byIdentifier = `identifier=${PATIENT_IDENTIFIER_SYSTEM}|W-7`;
+    const first = await send(patient('W-7'), byIdentifier);
+    // Another identifier, but the message's search names the first patient: nothing new is written.
+    const second = await send(patient('W-8'), byIdentifier);
+    const third = await send(patient('W-7'), 'identifier={{system}}|{{value}}');
+    assert.ok(first.ok && second.ok && third.ok, JSON.stringify(first.msg.error ?? second.msg.error ?? third.msg.error));
+    assert.equal(first.msg.fhir.outcome, 'created');
+    assert.equal(second.msg.fhir.outcome, 'matched');
+    assert.equal(second.msg.payload.id, first.msg.payload.id);
+    assert.equal(third.msg.fhir.outcome, 'matched', 'a template from the message is filled from the resource, as a typed one is');
+    assert.equal(third.msg.payload.id, first.msg.payload.id);
+  });
+
   it('update: version-aware (If-Match), journals the version before, and the rollback restores it', async () => {
     await loadFlow([fhirConfig, fhirWriter], flow(base, { operation: 'update' }), credentials);
     const read = await (await fetch(`${base}/Patient/${PATIENT_IDS[0]}`, { headers: { Authorization: `Bearer ${FHIR_STATIC_TOKEN}` } })).json() as Json;

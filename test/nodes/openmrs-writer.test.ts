@@ -91,6 +91,24 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
     assert.equal(values[CONCEPTS.dangerSignsPresent].uuid ?? values[CONCEPTS.dangerSignsPresent], CONCEPTS.yes);
   });
 
+  it('takes the default location from the message when it is typed msg, per message; an older writer keeps its fixed location', async () => {
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`, { location: 'site.location', locationType: 'msg' }), credentials);
+    const north = await write(visit('form-loc-1', { location: undefined }), { site: { location: LOCATIONS.northCatchment } });
+    const south = await write(visit('form-loc-2', { location: undefined }), { site: { location: LOCATIONS.southCatchment } });
+    assert.equal(north.ok && south.ok, true, JSON.stringify(north.msg.error ?? south.msg.error));
+    const encounters = await encountersOf(base, PATIENTS.amina);
+    const locationOf = (uuid: string) => encounters.find((encounter) => encounter.uuid === uuid).location.uuid;
+    assert.equal(locationOf(north.msg.payload.encounter), LOCATIONS.northCatchment);
+    assert.equal(locationOf(south.msg.payload.encounter), LOCATIONS.southCatchment);
+    await unloadFlow();
+
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`, { location: LOCATIONS.facility }), credentials);
+    const fixed = await write(visit('form-loc-3', { location: undefined }), { site: { location: LOCATIONS.northCatchment } });
+    assert.equal(fixed.ok, true, JSON.stringify(fixed.msg.error));
+    const after = await encountersOf(base, PATIENTS.amina);
+    assert.equal(after.find((encounter) => encounter.uuid === fixed.msg.payload.encounter).location.uuid, LOCATIONS.facility);
+  });
+
   it('a second identical message creates nothing new', async () => {
     await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
     const first = await write(visit('form-2'));

@@ -68,6 +68,20 @@ describe('chis-rapidpro-flow-start node (against the RapidPro sandbox)', functio
     assert.equal(result.msg.payload.restart_participants, false);
   });
 
+  it('picks the flow per message with a JSONata setting, and still falls back to msg.flow when it yields nothing', async () => {
+    const choice = `topic = "survey" ? "${seed.FOLLOW_UP_SURVEY_FLOW_UUID}" : topic = "reminder" ? "${seed.PREGNANCY_REMINDERS_FLOW_UUID}"`;
+    await loadFlow([rapidproConfig, flowStart], flow(base, { flow: choice, flowType: 'jsonata' }), credentials);
+    const survey = await send({ topic: 'survey', payload: seed.CONTACT_GRACE_UUID });
+    const reminder = await send({ topic: 'reminder', payload: seed.CONTACT_GRACE_UUID });
+    const fallback = await send({ topic: 'other', flow: seed.FOLLOW_UP_SURVEY_FLOW_UUID, payload: seed.CONTACT_GRACE_UUID });
+    assert.ok(survey.ok && reminder.ok && fallback.ok, survey.msg.error?.message ?? reminder.msg.error?.message ?? fallback.msg.error?.message);
+    assert.equal(survey.msg.payload.flow.uuid, seed.FOLLOW_UP_SURVEY_FLOW_UUID);
+    assert.equal(reminder.msg.payload.flow.uuid, seed.PREGNANCY_REMINDERS_FLOW_UUID);
+    assert.equal(fallback.msg.payload.flow.uuid, seed.FOLLOW_UP_SURVEY_FLOW_UUID);
+    const posted = app.log.query(new URLSearchParams({ method: 'POST', path: 'flow_starts' })).map((entry: any) => entry.body.flow);
+    assert.deepEqual(posted.slice(-3), [seed.FOLLOW_UP_SURVEY_FLOW_UUID, seed.PREGNANCY_REMINDERS_FLOW_UUID, seed.FOLLOW_UP_SURVEY_FLOW_UUID]);
+  });
+
   it('reports nobody to start, unknown groups and unknown flows to Catch', async () => {
     await loadFlow([rapidproConfig, flowStart], flow(base, { flow: '' }), credentials);
     const noFlow = await send({ payload: seed.CONTACT_GRACE_UUID });
