@@ -5,6 +5,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { badInput } from '../core/errors';
+import { typedSetting } from '../core/typed-value';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
 import { CONTACT_LOOKUP_MODES, type ContactLookupBy, lookupContacts } from './api/contact-lookup';
 import type { ChtConfigNode } from './cht-config';
@@ -35,21 +36,12 @@ export default function register(RED: NodeAPI): void {
     const valueType = def.valueType || 'msg';
     const valueExpression = def.value || 'payload';
     const outputProperty = def.outputProperty?.trim() || 'contact';
-    const prepared = valueType === 'jsonata' ? RED.util.prepareJSONataExpression(valueExpression, this) : undefined;
-
-    const valueOf = (msg: NodeMessage): Promise<unknown> =>
-      new Promise((resolve, reject) => {
-        if (prepared) {
-          RED.util.evaluateJSONataExpression(prepared, msg, (error, result) => (error ? reject(badInput(`value expression: ${error.message}`, 'value')) : resolve(result)));
-          return;
-        }
-        resolve(RED.util.evaluateNodeProperty(valueExpression, valueType, this, msg));
-      });
+    const setting = typedSetting(RED, this, 'value', valueExpression, valueType);
 
     handleInput<LookupMsg>(this, async (msg, send, { signal }) => {
       status.begin();
       try {
-        const value = await valueOf(msg);
+        const value = await setting.value(msg);
         if (typeof value !== 'string' && typeof value !== 'number') {
           throw badInput(`the contact ${by} must be text (got ${value === undefined ? 'nothing' : typeof value} from ${valueType}.${valueExpression})`, `${valueType}.${valueExpression}`);
         }
