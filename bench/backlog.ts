@@ -46,7 +46,9 @@ export async function backlogScenario(env: BenchEnv, options: BacklogOptions): P
   const enqueueRate = perSecond(options.count, performance.now() - fillStarted);
   const queued = await queueState(env, queue);
   const rssWhenQueued = env.peakRssMb();
-  console.log(`    backlog: ${queued.depth} queued at ${Math.round(enqueueRate)} forms/s (circuit ${queued.circuit}), peak RSS ${rssWhenQueued?.toFixed(1)} MB`);
+  console.log(`    backlog: ${queued.depth} queued at ${Math.round(enqueueRate)} forms/s (circuit ${queued.circuit}), peak RSS ${rssWhenQueued?.toFixed(1)} MB (now ${env.rssBreakdown()})`);
+  const snapshot = await env.heapSnapshot();
+  if (snapshot) console.log(`    backlog: heap snapshot after the fill: ${snapshot}`);
 
   await env.setDown('openmrs', false, LATENCY_MS);
   const backUp = performance.now();

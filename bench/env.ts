@@ -60,11 +60,20 @@ export class BenchEnv {
     env.userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chis-bench-'));
     // CHIS_BENCH_PROFILE=<dir>: Node-RED writes a V8 CPU profile there when it stops (open in Chrome DevTools).
     // NODE_OPTIONS refuses --cpu-prof, so a wrapper script passes it.
+    // CHIS_BENCH_HEAP=<dir>: Node-RED can write heap snapshots there (the backlog scenario asks for one
+    // once its queue is full, with SIGUSR2).
     const profileDir = process.env.CHIS_BENCH_PROFILE;
+    const heapDir = process.env.CHIS_BENCH_HEAP;
+    // CHIS_BENCH_NODE_FLAGS: more flags for Node-RED's node (e.g. --trace-gc, --max-semi-space-size=8).
+    const flags = [
+      ...(process.env.CHIS_BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir="${path.resolve(profileDir)}"`] : []),
+      ...(heapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir="${path.resolve(heapDir)}"`] : []),
+    ];
     let nodeBinary: string | undefined;
-    if (profileDir) {
-      nodeBinary = path.join(env.userDir, 'node-with-cpu-prof.sh');
-      fs.writeFileSync(nodeBinary, `#!/bin/sh\nexec "${process.execPath}" --cpu-prof --cpu-prof-dir="${path.resolve(profileDir)}" "$@"\n`, { mode: 0o755 });
+    if (flags.length) {
+      nodeBinary = path.join(env.userDir, 'node-with-flags.sh');
+      fs.writeFileSync(nodeBinary, `#!/bin/sh\nexec "${process.execPath}" ${flags.join(' ')} "$@"\n`, { mode: 0o755 });
     }
     try {
       env.runtime = await startNodeRed({ userDir: env.userDir, port: await freePort(), nodeBinary, echo: process.env.CHIS_BENCH_ECHO === '1' });
@@ -131,6 +140,43 @@ export class BenchEnv {
     } catch {
       // Not Linux or not permitted: the peak then covers the process's whole life.
     }
+  }
+
+  /** Node-RED's resident memory now, split as the kernel counts it (anonymous = heaps, file = mapped code). */
+  rssBreakdown(): string {
+    try {
+      const status = fs.readFileSync(`/proc/${this.runtime.pid}/status`, 'utf8');
+      return ['VmRSS', 'RssAnon', 'RssFile', 'VmHWM'].map((key) => `${key} ${Math.round(Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024)} MB`).join(', ');
+    } catch {
+      return 'n/a';
+    }
+  }
+
+  /** Asks Node-RED for a heap snapshot (CHIS_BENCH_HEAP set) and waits until it is written. */
+  async heapSnapshot(): Promise<string | undefined> {
+    const dir = process.env.CHIS_BENCH_HEAP;
+    const pid = this.runtime.pid;
+    if (!dir || !pid) return undefined;
+    const before = new Set(fs.readdirSync(dir));
+    process.kill(pid, 'SIGUSR2');
+    let lastSize = -1;
+    for (let waited = 0; waited < 120_000; waited += 500) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const written = fs.readdirSync(dir).find((file) => file.endsWith('.heapsnapshot') && !before.has(file));
+      if (!written) continue;
+      // Complete once its size stops changing and it parses as the JSON document it is.
+      const size = fs.statSync(path.join(dir, written)).size;
+      if (size === lastSize) {
+        try {
+          JSON.parse(fs.readFileSync(path.join(dir, written), 'utf8'));
+          return path.join(dir, written);
+        } catch {
+          // still being written
+        }
+      }
+      lastSize = size;
+    }
+    return undefined;
   }
 
   /** Node-RED's peak resident set size in MB since the last reset. */

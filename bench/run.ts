@@ -11,6 +11,8 @@ import { encounterScenario, mapperScenario, prepareEncounterFlow, preparePatient
 import { formatTable, toResult, writeResults, type BenchResult, type Measurement } from './results';
 
 const QUICK = process.argv.includes('--quick');
+/** `--backlog=<n>`: another backlog size for scenario 5 (e.g. to see how memory grows with it). */
+const BACKLOG = Number(process.argv.find((arg) => arg.startsWith('--backlog='))?.slice('--backlog='.length)) || undefined;
 const ONLY = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
 const COUNTS = QUICK
   ? { encounters: 200, people: 100, tracker: 400, patients: 150, mapper: 20_000, backlog: 1_000, drainBudgetMs: 8_000 }
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
       console.log(`    mapper: ${(1e6 / measurement.msgsPerSecond).toFixed(1)} µs/msg in the runtime; compiled mapping called directly: ${Math.round(measurement.directMsgsPerSecond)} msgs/s`);
     }
     if (wanted('5')) {
-      const backlog = await backlogScenario(env, { count: COUNTS.backlog, people: COUNTS.people, drainBudgetMs: COUNTS.drainBudgetMs, encounterRate: encounter5ms.rate, encounterLimit: encounter5ms.limit });
+      const backlog = await backlogScenario(env, { count: BACKLOG ?? COUNTS.backlog, people: COUNTS.people, drainBudgetMs: COUNTS.drainBudgetMs, encounterRate: encounter5ms.rate, encounterLimit: encounter5ms.limit });
       for (const measurement of backlog) record(measurement);
     }
   } finally {

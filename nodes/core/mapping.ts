@@ -404,71 +404,101 @@ function instantOf(value: unknown): number | undefined {
 const TRUE_WORDS = new Set(['true', 'yes', '1', 'y']);
 const FALSE_WORDS = new Set(['false', 'no', '0', 'n']);
 
-function coerceScalar(value: unknown, type: ValueType, zone: Zone): unknown {
-  const got = describeType(value);
-  switch (type) {
-    case 'string':
-      if (typeof value === 'string') return value;
-      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-      return new Failure(`expected a string, got ${got}`);
-    case 'number':
-    case 'integer': {
-      let number: number | undefined;
-      if (typeof value === 'number') number = value;
-      else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) number = Number(value);
-      if (number === undefined || !Number.isFinite(number)) {
-        return new Failure(`expected ${type === 'number' ? 'a number' : 'an integer'}, got ${typeof value === 'string' ? 'a string that is not a number' : got}`);
-      }
-      if (type === 'integer' && !Number.isInteger(number)) return new Failure(`expected an integer, got a ${typeof value === 'string' ? 'string holding a ' : ''}number with decimals`);
-      return number;
-    }
-    case 'boolean':
-      if (typeof value === 'boolean') return value;
-      if (typeof value === 'string' || typeof value === 'number') {
-        const word = String(value).trim().toLowerCase();
-        if (TRUE_WORDS.has(word)) return true;
-        if (FALSE_WORDS.has(word)) return false;
-      }
-      return new Failure(`expected a boolean (true/false, yes/no, 1/0), got ${got}`);
-    case 'date': {
-      const instant = instantOf(value);
-      if (instant !== undefined) return formatDateTime(instant, offsetAt(zone, instant)).slice(0, 10);
-      const parsed = typeof value === 'string' ? parseIsoDateTime(value) : undefined;
-      if (!parsed) return new Failure(`expected a date (YYYY-MM-DD), got ${typeof value === 'string' ? 'a string that is not an ISO 8601 date' : got}`);
-      // The calendar day as written: the sender's own day is the one that was meant.
-      return new Date(parsed.wallMs).toISOString().slice(0, 10);
-    }
-    case 'datetime': {
-      const instant = instantOf(value);
-      if (instant !== undefined) return formatDateTime(instant, offsetAt(zone, instant));
-      const parsed = typeof value === 'string' ? parseIsoDateTime(value) : undefined;
-      if (!parsed) return new Failure(`expected a date-time (ISO 8601), got ${typeof value === 'string' ? 'a string that is not an ISO 8601 date-time' : got}`);
-      if (parsed.offset !== undefined) return formatDateTime(parsed.wallMs - parsed.offset * 60000, parsed.offset);
-      const at = instantOfWallTime(zone, parsed.wallMs);
-      return formatDateTime(at, offsetAt(zone, at));
-    }
-    case 'json':
-      if (typeof value !== 'string') return value;
-      try {
-        return safeClone(JSON.parse(value));
-      } catch {
-        return new Failure('expected JSON text, got a string that is not valid JSON');
-      }
-    case 'auto':
-      return value;
+/** Converts one non-empty value to a field's type, or says why it cannot. */
+type Converter = (value: unknown, zone: Zone) => unknown;
+
+function toStringValue(value: unknown): unknown {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return new Failure(`expected a string, got ${describeType(value)}`);
+}
+
+function toNumberValue(value: unknown, type: 'number' | 'integer'): unknown {
+  let number: number | undefined;
+  if (typeof value === 'number') number = value;
+  else if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) number = Number(value);
+  if (number === undefined || !Number.isFinite(number)) {
+    return new Failure(`expected ${type === 'number' ? 'a number' : 'an integer'}, got ${typeof value === 'string' ? 'a string that is not a number' : describeType(value)}`);
+  }
+  if (type === 'integer' && !Number.isInteger(number)) return new Failure(`expected an integer, got a ${typeof value === 'string' ? 'string holding a ' : ''}number with decimals`);
+  return number;
+}
+
+function toBooleanValue(value: unknown): unknown {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string' || typeof value === 'number') {
+    const word = String(value).trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) return true;
+    if (FALSE_WORDS.has(word)) return false;
+  }
+  return new Failure(`expected a boolean (true/false, yes/no, 1/0), got ${describeType(value)}`);
+}
+
+const PLAIN_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+function toDateValue(value: unknown, zone: Zone): unknown {
+  // The common case, a bare YYYY-MM-DD: valid exactly when it survives a round trip through
+  // Date.UTC (as parseIsoDateTime checks), and then it is its own answer.
+  if (typeof value === 'string' && value.length === 10 && PLAIN_DATE.test(value)) {
+    const year = Number(value.slice(0, 4));
+    const month = Number(value.slice(5, 7));
+    const day = Number(value.slice(8, 10));
+    const check = new Date(Date.UTC(year, month - 1, day));
+    if (check.getUTCFullYear() === year && check.getUTCMonth() === month - 1 && check.getUTCDate() === day) return value;
+  }
+  const instant = instantOf(value);
+  if (instant !== undefined) return formatDateTime(instant, offsetAt(zone, instant)).slice(0, 10);
+  const parsed = typeof value === 'string' ? parseIsoDateTime(value) : undefined;
+  if (!parsed) return new Failure(`expected a date (YYYY-MM-DD), got ${typeof value === 'string' ? 'a string that is not an ISO 8601 date' : describeType(value)}`);
+  // The calendar day as written: the sender's own day is the one that was meant.
+  return new Date(parsed.wallMs).toISOString().slice(0, 10);
+}
+
+function toDatetimeValue(value: unknown, zone: Zone): unknown {
+  const instant = instantOf(value);
+  if (instant !== undefined) return formatDateTime(instant, offsetAt(zone, instant));
+  const parsed = typeof value === 'string' ? parseIsoDateTime(value) : undefined;
+  if (!parsed) return new Failure(`expected a date-time (ISO 8601), got ${typeof value === 'string' ? 'a string that is not an ISO 8601 date-time' : describeType(value)}`);
+  if (parsed.offset !== undefined) return formatDateTime(parsed.wallMs - parsed.offset * 60000, parsed.offset);
+  const at = instantOfWallTime(zone, parsed.wallMs);
+  return formatDateTime(at, offsetAt(zone, at));
+}
+
+function toJsonValue(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return safeClone(JSON.parse(value));
+  } catch {
+    return new Failure('expected JSON text, got a string that is not valid JSON');
   }
 }
 
-function coerce(value: unknown, type: ValueType, zone: Zone): unknown {
-  // Arrays (e.g. a split multi-select answer) are coerced element by element.
-  if (!Array.isArray(value) || type === 'json' || type === 'auto') return coerceScalar(value, type, zone);
-  const result: unknown[] = [];
-  for (const item of value) {
-    const coerced = coerceScalar(item, type, zone);
-    if (coerced instanceof Failure) return new Failure(`in a list: ${coerced.reason}`);
-    result.push(coerced);
-  }
-  return result;
+const SCALAR_CONVERTERS: Record<ValueType, Converter> = {
+  string: toStringValue,
+  number: (value) => toNumberValue(value, 'number'),
+  integer: (value) => toNumberValue(value, 'integer'),
+  boolean: toBooleanValue,
+  date: toDateValue,
+  datetime: toDatetimeValue,
+  json: toJsonValue,
+  auto: (value) => value,
+};
+
+/** The field's converter, chosen once when the mapping is compiled. */
+function converterFor(type: ValueType): Converter {
+  const scalar = SCALAR_CONVERTERS[type];
+  if (type === 'json' || type === 'auto') return scalar;
+  return (value, zone) => {
+    if (!Array.isArray(value)) return scalar(value, zone);
+    // Arrays (e.g. a split multi-select answer) are converted element by element.
+    const result: unknown[] = [];
+    for (const item of value) {
+      const converted = scalar(item, zone);
+      if (converted instanceof Failure) return new Failure(`in a list: ${converted.reason}`);
+      result.push(converted);
+    }
+    return result;
+  };
 }
 
 function isEmpty(value: unknown): boolean {
@@ -496,6 +526,7 @@ interface CompiledField {
   constant?: unknown;
   valueMap?: { lookup: Map<string, unknown>; otherwise: 'pass' | 'error' | 'default'; fallback: unknown };
   type: ValueType;
+  convert: Converter;
   zone: Zone;
   required: boolean;
   fallback: unknown;
@@ -530,6 +561,7 @@ function compileField(field: FieldMapping, row: number): CompiledField {
     label: field.target.trim(),
     targetPath,
     type: 'auto',
+    convert: SCALAR_CONVERTERS.auto,
     zone: UTC,
     required: false,
     fallback: undefined,
@@ -557,6 +589,7 @@ function compileField(field: FieldMapping, row: number): CompiledField {
     if (!TYPES.has(field.type)) fail(`type must be one of ${[...TYPES].join(', ')}`);
     compiled.type = field.type;
   }
+  compiled.convert = converterFor(compiled.type);
   if (field.timezone !== undefined && field.timezone !== '') {
     if (typeof field.timezone !== 'string') fail('timezone must be a string');
     compiled.zone = attempt('invalid timezone', () => parseTimezone(field.timezone as string));
@@ -685,7 +718,7 @@ export function compileMapping(mapping: Mapping): CompiledMapping {
         if (value === RETURNED_FUNCTION) value = new Failure('the expression returned a function (or a value holding one)');
         else if (isEmpty(value) && field.fallback !== undefined) value = safeClone(field.fallback);
         else if (field.valueMap && !isEmpty(value)) value = applyValueMap(value, field.valueMap);
-        if (!(value instanceof Failure) && !isEmpty(value) && field.type !== 'auto') value = coerce(value, field.type, field.zone);
+        if (!(value instanceof Failure) && !isEmpty(value) && field.type !== 'auto') value = field.convert(value, field.zone);
         if (value instanceof Failure) {
           errors.push({ target: field.target, message: `${field.label}: ${value.reason}` });
           continue;

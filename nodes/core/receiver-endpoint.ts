@@ -109,7 +109,7 @@ export class ReceiverEndpoint {
     const outcome: ReceiptOutcome = await receipt.outcome;
     if (classified.id) this.inFlight.delete(classified.id);
     if (outcome.accepted) {
-      if (classified.id) this.seen.add(classified.id);
+      if (classified.id) await this.seen.addDurably(classified.id);
       this.counts.accepted += 1;
       this.render();
       return this.answer('accepted', classified);

@@ -5,6 +5,7 @@
  */
 import type { SandboxApp, SandboxRequest, SandboxResponse } from '../core';
 import type { Sessions } from './auth';
+import { parseDatetime } from './dates';
 import { badRequest, notFound, RestError, restErrorResponse, unsupported } from './errors';
 import { evaluateReport, reportDefinition, reportDefinitions } from './reports';
 import { parseRep, REST_PATH, Representer, type Rep } from './representation';
@@ -49,31 +50,55 @@ function rest(handler: (req: SandboxRequest) => SandboxResponse): (req: SandboxR
   };
 }
 
-/** `v=custom:(uuid,display,person)` keeps those top-level properties of the full representation. */
+/**
+ * `v=custom:(uuid,display,person:(uuid))` keeps those properties of the full representation; a
+ * nested `(...)` narrows that property (or each item of a list) the same way, as OpenMRS does.
+ */
 function represent<T>(req: SandboxRequest, item: T, render: (item: T, rep: Rep) => Json): Json {
   const v = req.query.get('v') ?? '';
   const custom = /^custom:\((.*)\)$/.exec(v);
   if (!custom) return render(item, parseRep(v));
-  const full = render(item, 'full');
+  return pick(render(item, 'full'), parseCustom(custom[1]));
+}
+
+type CustomSpec = Map<string, CustomSpec | undefined>;
+
+function pick(value: Json, spec: CustomSpec): Json {
   const picked: Json = {};
-  for (const key of topLevelKeys(custom[1])) if (key in full) picked[key] = full[key];
+  for (const [key, nested] of spec) {
+    if (!(key in value)) continue;
+    const property = value[key];
+    if (!nested || property === null || typeof property !== 'object') picked[key] = property;
+    else picked[key] = Array.isArray(property) ? property.map((entry) => (entry && typeof entry === 'object' ? pick(entry as Json, nested) : entry)) : pick(property as Json, nested);
+  }
   return picked;
 }
 
-function topLevelKeys(spec: string): string[] {
-  const keys: string[] = [];
+/** `uuid,person:(display,names:(givenName))` as a tree of property names. */
+function parseCustom(spec: string): CustomSpec {
+  const properties: CustomSpec = new Map();
   let depth = 0;
-  let current = '';
+  let name = '';
+  let inner = '';
+  const flush = (): void => {
+    const key = name.replace(/:$/, '').trim();
+    if (key) properties.set(key, inner ? parseCustom(inner) : undefined);
+    name = '';
+    inner = '';
+  };
   for (const char of spec) {
-    if (char === '(') depth += 1;
-    else if (char === ')') depth -= 1;
-    if (depth === 0 && char === ',') {
-      keys.push(current);
-      current = '';
-    } else if (depth === 0 && char !== ')') current += char;
+    if (char === '(') {
+      if (depth > 0) inner += char;
+      depth += 1;
+    } else if (char === ')') {
+      depth -= 1;
+      if (depth > 0) inner += char;
+    } else if (depth > 0) inner += char;
+    else if (char === ',') flush();
+    else name += char;
   }
-  keys.push(current);
-  return keys.map((key) => key.replace(/:.*$/, '').trim()).filter(Boolean);
+  flush();
+  return properties;
 }
 
 function page<T>(req: SandboxRequest, items: T[], render: (item: T, rep: Rep) => Json): SandboxResponse {
@@ -96,6 +121,15 @@ function page<T>(req: SandboxRequest, items: T[], render: (item: T, rep: Rep) =>
   if (links.length) body.links = links;
   if (req.query.get('totalCount') === 'true') body.totalCount = items.length;
   return { status: 200, body };
+}
+
+/** An ISO date or datetime query parameter as epoch ms; a value OpenMRS cannot convert is a 400. */
+function dateParam(req: SandboxRequest, name: string): number | undefined {
+  const text = req.query.get(name);
+  if (text === null || text === '') return undefined;
+  const ms = parseDatetime(text);
+  if (ms === undefined) throw badRequest(`${name} must be a date or datetime such as 2024-05-01 or 2024-05-01T09:30:00.000+0300`);
+  return ms;
 }
 
 const includeAll = (req: SandboxRequest): boolean => req.query.get('includeAll') === 'true';
@@ -209,10 +243,14 @@ export function restRoutes(app: SandboxApp, context: RestContext): void {
     const patient = req.query.get('patient');
     if (!patient) throw unsupported();
     const type = req.query.get('encounterType');
+    // fromdate/todate bound encounterDatetime, both inclusive (EncounterSearchHandler1_9).
+    const from = dateParam(req, 'fromdate');
+    const to = dateParam(req, 'todate');
     const all = includeAll(req);
     const representer = context.representer(req);
     const matches = store.encountersOf(patient)
       .filter((encounter) => (all || !encounter.voided) && (!type || encounter.encounterType === type || store.encounterTypes.get(encounter.encounterType)?.name === type))
+      .filter((encounter) => (from === undefined || encounter.encounterDatetime >= from) && (to === undefined || encounter.encounterDatetime <= to))
       .sort((a, b) => a.encounterDatetime - b.encounterDatetime);
     return page(req, matches, (encounter, rep) => representer.encounter(encounter, rep));
   }));

@@ -122,6 +122,38 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
     assert.equal(encounters.filter((encounter) => encounter.obs.some((obs: any) => String(obs.comment ?? '').endsWith('[chis:form-2]'))).length, 1);
   });
 
+  it('by patient uuid: the key check reads only encounters within a day of the message, narrowly, and a retry finds it', async () => {
+    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    const byUuid = (key: string, encounterDatetime: string) => visit(key, { patientIdentifier: undefined, patient: PATIENTS.amina, encounterDatetime });
+    // An encounter of the same type a week later carries another key: outside the window, never read.
+    const later = await write(byUuid('form-window-later', '2024-05-08T09:30'));
+    assert.equal(later.ok, true, later.msg.error?.message);
+    await request(base).delete('/_sandbox/requests');
+    const first = await write(byUuid('form-window', '2024-05-01T09:30'));
+    const retry = await write(byUuid('form-window', '2024-05-01T09:30'));
+    assert.equal(first.ok && retry.ok, true);
+    assert.equal(first.msg.payload.action, 'created');
+    assert.equal(retry.msg.payload.action, 'existing');
+    assert.equal(retry.msg.payload.encounter, first.msg.payload.encounter);
+    assert.deepEqual(retry.msg.payload.obs, first.msg.payload.obs);
+    const log = (await request(base).get('/_sandbox/requests').expect(200)).body as Array<{ method: string; path: string; query: string }>;
+    const searches = log.filter((entry) => entry.method === 'GET' && /\/encounter$/.test(entry.path)).map((entry) => new URLSearchParams(entry.query));
+    assert.equal(searches.length, 2);
+    for (const search of searches) {
+      assert.equal(search.get('patient'), PATIENTS.amina);
+      assert.match(String(search.get('v')), /^custom:\(uuid,voided,.*obs:\(/);
+      assert.ok(search.get('fromdate') && search.get('todate'));
+    }
+    assert.equal(log.filter((entry) => entry.method === 'POST' && /\/encounter$/.test(entry.path)).length, 1);
+    const patientReads = log.filter((entry) => entry.method === 'GET' && entry.path.endsWith(`/patient/${PATIENTS.amina}`));
+    assert.deepEqual(patientReads.map((entry) => new URLSearchParams(entry.query).get('v')), ['custom:(uuid,voided)', 'custom:(uuid,voided)']);
+    // An unknown patient uuid is still not-found, with nothing written.
+    const unknown = await write(visit('form-window-unknown', { patientIdentifier: undefined, patient: '00000000-0000-4000-8000-000000000000' }));
+    assert.equal(unknown.ok, false);
+    assert.equal(unknown.msg.error.code, 'not-found');
+    assert.equal((await encountersOf(base, PATIENTS.amina)).filter((encounter) => encounter.obs.some((obs: any) => String(obs.comment ?? '').endsWith('[chis:form-window]'))).length, 1);
+  });
+
   it('with 30% of requests failing 503 and a 429 with Retry-After, still one encounter per message', async () => {
     await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
     await request(base).post('/_sandbox/faults').send({ path: '/encounter$', method: 'POST', status: 429, retryAfter: 1, count: 1 }).expect(201);

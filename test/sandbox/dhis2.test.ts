@@ -291,6 +291,11 @@ describe('dhis2 sandbox', () => {
       assert.deepEqual(Object.keys(body.instances[0]), ['trackedEntity', 'attributes']);
       assert.equal((await get(`/tracker/trackedEntities?program=${PROGRAM_COMMUNITY_FOLLOW_UP}&orgUnit=${ORG_UNIT_SIERRA_LEONE}&filter=${ATTRIBUTE_COMMCARE_CASE_ID}:EQ:${SEEDED_COMMCARE_CASE_ID}`)).body.instances.length, 0, 'SELECTED mode does not descend');
       assert.equal((await get(`/tracker/trackedEntities?program=${PROGRAM_COMMUNITY_FOLLOW_UP}&orgUnit=${ORG_UNIT_BO}&ouMode=DESCENDANTS&filter=${ATTRIBUTE_LAST_NAME}:like:kam`)).body.instances.length, 1);
+      // One search for a whole batch: `in` takes ;-separated values (the tracker writer's batch look-up).
+      const batch = await get(`/tracker/trackedEntities?trackedEntityType=${TRACKED_ENTITY_TYPE_PERSON}&ouMode=ACCESSIBLE&filter=${ATTRIBUTE_COMMCARE_CASE_ID}:in:no-such-case;${SEEDED_COMMCARE_CASE_ID};another-missing&fields=trackedEntity`);
+      assert.equal(batch.status, 200);
+      assert.deepEqual(batch.body.instances.map((entity: Json) => entity.trackedEntity), [SEEDED_TRACKED_ENTITY]);
+      assert.equal((await get(`/tracker/trackedEntities?trackedEntityType=${TRACKED_ENTITY_TYPE_PERSON}&ouMode=ACCESSIBLE&filter=${ATTRIBUTE_COMMCARE_CASE_ID}:in:no-such-case;another-missing`)).body.instances.length, 0);
 
       const missing = await get(`/tracker/trackedEntities?orgUnit=${ORG_UNIT_NGELEHUN_CHC}&filter=${ATTRIBUTE_COMMCARE_CASE_ID}:EQ:${SEEDED_COMMCARE_CASE_ID}`);
       assert.equal(missing.status, 409);

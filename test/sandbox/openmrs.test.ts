@@ -274,6 +274,27 @@ describe('openmrs sandbox', () => {
       assert.equal((await getJson(`${REST}/person/${PATIENTS.baraka}`)).attributes.length, 1);
     });
 
+    it('bounds encounter searches with fromdate/todate and narrows nested custom representations', async () => {
+      const at = (encounterDatetime: string): Promise<Json> =>
+        created(`${REST}/encounter`, { patient: PATIENTS.baraka, encounterType: ENCOUNTER_TYPES.homeVisit, encounterDatetime, obs: [{ concept: CONCEPTS.weight, value: 60, comment: encounterDatetime }] });
+      const early = await at('2024-03-01T10:00:00.000+0300');
+      const late = await at('2024-03-05T10:00:00.000+0300');
+      const search = `${REST}/encounter?patient=${PATIENTS.baraka}&encounterType=${ENCOUNTER_TYPES.homeVisit}`;
+      const uuids = async (query: string): Promise<string[]> => (await getJson(`${search}${query}`)).results.map((encounter: Json) => encounter.uuid);
+      // Both bounds are inclusive instants; offsets are honoured.
+      assert.deepEqual(await uuids('&fromdate=2024-03-01T07:00:00.000%2B0000&todate=2024-03-01T10:00:00.000%2B0300'), [early.uuid]);
+      assert.deepEqual(await uuids('&fromdate=2024-03-02'), [late.uuid]);
+      assert.deepEqual(await uuids('&todate=2024-03-02'), [early.uuid]);
+      assert.deepEqual(await uuids('&fromdate=2024-03-02&todate=2024-03-03'), []);
+      assert.equal((await get(`${search}&fromdate=yesterday`)).status, 400);
+      const narrowed = await getJson(`${search}&fromdate=2024-03-05&v=custom:(uuid,encounterType:(uuid),obs:(uuid,comment,concept:(uuid)))`);
+      assert.deepEqual(narrowed.results, [{
+        uuid: late.uuid,
+        encounterType: { uuid: ENCOUNTER_TYPES.homeVisit },
+        obs: [{ uuid: late.obs[0].uuid, comment: '2024-03-05T10:00:00.000+0300', concept: { uuid: CONCEPTS.weight } }],
+      }]);
+    });
+
     it('searches patients by identifier, encounters by type, obs by concept, metadata by q', async () => {
       assert.equal((await getJson(`${REST}/patient?identifier=${OPENMRS_IDS.daudi}`)).results[0].uuid, PATIENTS.daudi);
       assert.equal((await getJson(`${REST}/patient?q=${OPENMRS_IDS.esther}`)).results[0].uuid, PATIENTS.esther);

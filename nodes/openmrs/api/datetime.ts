@@ -17,13 +17,22 @@ export function resolveTimeZone(configured: string | undefined): string {
   return zone;
 }
 
+// Building an Intl.DateTimeFormat costs tens of microseconds, and writers check the zone per message.
+const zoneValidity = new Map<string, boolean>();
+
 export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
+  let valid = zoneValidity.get(zone);
+  if (valid === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      valid = true;
+    } catch {
+      valid = false;
+    }
+    // Bounded: zone names come from configuration, but a bad flow could send many.
+    if (zoneValidity.size < 1000) zoneValidity.set(zone, valid);
   }
+  return valid;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

@@ -11,12 +11,12 @@
  * Each write is journaled with the config node's id as soon as it is known, and a failed step
  * looks for what it may have written before failing (a create whose answer was lost).
  */
-import { createHash } from 'node:crypto';
 import { IntegrationError } from '../../core/errors';
 import type { JournalEntry } from '../../core/journal';
 import type { OperationContext } from '../../core/operations';
 import type { OpenmrsClient } from './client';
 import { toOpenmrsDatetime } from './datetime';
+import { uuidFromKey } from './ids';
 import { OBS_SCHEMA, type ObsOnlyInput, PATIENT_SCHEMA, type PatientInput } from './schemas';
 import { obsCarriesKey, writeObs, writePatient } from './writer';
 
@@ -56,12 +56,7 @@ export const ENCOUNTER_STEP_SCHEMA = {
 /** The writer's obs contract; the idempotency key is the step's, whatever the input says. */
 export const OBS_STEP_SCHEMA = OBS_SCHEMA;
 
-/** A name-based uuid (RFC 4122 layout, version 5 bits) for what a step creates under a key. */
-export function uuidFromKey(kind: string, key: string): string {
-  const hex = createHash('sha256').update(`chis:${kind}:${key}`).digest('hex');
-  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
+export { uuidFromKey };
 
 function journalOnce(context: StepContext, entry: JournalEntry): void {
   const known = context.journal.some((existing) => existing.system === entry.system && existing.resource === entry.resource && existing.id === entry.id && existing.configId === entry.configId);

@@ -7,12 +7,15 @@
  *    comment of each obs as "[chis:<key>]" (obs comments exist in every OpenMRS version and show
  *    in the UI as a note); with a key concept configured, the key is instead a Text obs of that
  *    concept. Before creating, the patient's encounters of the same type (or obs of the same
- *    concept) are searched for the key.
+ *    concept) are searched for the key. The encounter search is bounded: only encounters within a
+ *    day of the message's encounterDatetime (a retry carries the same one), in a custom
+ *    representation holding just what the key check reads.
  * Each write appends a rollback journal entry to what it returns.
  */
 import { IntegrationError, badInput } from '../../core/errors';
 import type { OpenmrsClient } from './client';
-import { toOpenmrsDate, toOpenmrsDatetime } from './datetime';
+import { formatOpenmrsDatetime, parseInstant, toOpenmrsDate, toOpenmrsDatetime } from './datetime';
+import { uuidFromKey } from './ids';
 import { coerceObsValue } from './obs-values';
 import type { EncounterInput, IdentifierInput, ObsInput, ObsOnlyInput, PatientInput, ProviderInput } from './schemas';
 import type { Encounter, Obs, Patient, Person } from './types';
@@ -55,9 +58,12 @@ export function obsCarriesKey(obs: Obs, key: string, keyConcept?: string): boole
   return typeof obs.comment === 'string' && obs.comment.endsWith(keyMarker(key));
 }
 
+/** Enough of a patient to know it exists and is not voided: writers by uuid need nothing else. */
+const PATIENT_EXISTS = 'custom:(uuid,voided)';
+
 async function resolvePatient(client: OpenmrsClient, input: { patient?: string; patientIdentifier?: IdentifierInput }, signal?: AbortSignal): Promise<Patient> {
   if (input.patient) {
-    const patient = await client.getPatient(input.patient, { signal });
+    const patient = await client.getPatient(input.patient, { signal, v: PATIENT_EXISTS });
     if (!patient || patient.voided) {
       throw new IntegrationError(`openmrs: no patient with uuid ${input.patient}`, { code: 'not-found', retryable: false, system: 'openmrs', field: 'msg.payload.patient' });
     }
@@ -101,9 +107,40 @@ async function locationOf(client: OpenmrsClient, location: string | undefined, s
 
 const obsUuids = (encounter: Encounter): string[] => (encounter.obs ?? []).filter((obs) => !obs.voided).map((obs) => obs.uuid);
 
+/** What the idempotency check reads of each encounter (OpenMRS REST custom representation). */
+const ENCOUNTER_KEY_CHECK = 'custom:(uuid,voided,encounterDatetime,encounterType:(uuid),obs:(uuid,voided,comment,value,concept:(uuid)))';
+/**
+ * How far from the message's encounterDatetime the check looks. A retry sends the same datetime;
+ * the margin covers what the server does to it (MySQL DATETIME drops or rounds milliseconds; a
+ * server misreading the offset moves it by at most 14 hours).
+ */
+const KEY_CHECK_MARGIN_MS = 24 * 60 * 60 * 1000;
+
+/** The patient's encounter of this type that already carries the key, if any. */
+async function findKeyedEncounter(client: OpenmrsClient, patient: string, encounterType: string, encounterDatetime: string, key: string, settings: WriteSettings): Promise<Encounter | undefined> {
+  const instant = parseInstant(encounterDatetime, 'UTC', 'msg.payload.encounterDatetime');
+  const encounters = await client.listAll<Encounter>(
+    'encounter',
+    {
+      patient,
+      encounterType,
+      fromdate: formatOpenmrsDatetime(instant - KEY_CHECK_MARGIN_MS, 'UTC'),
+      todate: formatOpenmrsDatetime(instant + KEY_CHECK_MARGIN_MS, 'UTC'),
+      v: ENCOUNTER_KEY_CHECK,
+    },
+    { signal: settings.signal },
+  );
+  return encounters.find(
+    (encounter) =>
+      !encounter.voided &&
+      // Servers that ignore a search parameter answer with more: the type is checked here too.
+      encounter.encounterType?.uuid === encounterType &&
+      (encounter.obs ?? []).some((item) => obsCarriesKey(item, key, settings.keyConcept)),
+  );
+}
+
 export async function writeEncounter(client: OpenmrsClient, input: EncounterInput, settings: WriteSettings): Promise<WriteResult> {
   const { signal } = settings;
-  const patient = await resolvePatient(client, input, signal);
   const encounterType = await client.resolveMetadata('encountertype', input.encounterType, { signal, field: 'msg.payload.encounterType' });
   // Validate and coerce everything before the first write: nothing is written for bad input.
   const obs = await obsBodies(client, input.obs, () => input.idempotencyKey, settings, 'msg.payload.obs');
@@ -111,16 +148,43 @@ export async function writeEncounter(client: OpenmrsClient, input: EncounterInpu
   const encounterDatetime = toOpenmrsDatetime(input.encounterDatetime, settings.timeZone, 'msg.payload.encounterDatetime');
   const location = await locationOf(client, input.location, settings, 'msg.payload.location');
 
-  const existing = (await client.searchEncounters({ patient: patient.uuid, encounterType }, { signal })).find((encounter) =>
-    (encounter.obs ?? []).some((item) => obsCarriesKey(item, input.idempotencyKey, settings.keyConcept)),
-  );
+  let patient: Patient;
+  let existing: Encounter | undefined;
+  if (input.patient) {
+    // Both reads are needed before the create and neither depends on the other: one round trip.
+    // The key check's answer only counts once the patient is known to exist.
+    const patientUuid = input.patient;
+    [patient, existing] = await Promise.all([
+      resolvePatient(client, input, signal),
+      findKeyedEncounter(client, patientUuid, encounterType, encounterDatetime, input.idempotencyKey, settings),
+    ]);
+  } else {
+    patient = await resolvePatient(client, input, signal);
+    existing = await findKeyedEncounter(client, patient.uuid, encounterType, encounterDatetime, input.idempotencyKey, settings);
+  }
   if (existing) {
     return { payload: { patient: patient.uuid, encounter: existing.uuid, obs: obsUuids(existing), action: 'existing' }, journal: [] };
   }
-  const body: Record<string, unknown> = { patient: patient.uuid, encounterType, encounterDatetime, obs };
+  // Two passes of one message at once (an outbox re-send while the first pass still runs) both
+  // find nothing above: a uuid derived from the key makes OpenMRS refuse the second create.
+  const uuid = uuidFromKey('writer-encounter', input.idempotencyKey);
+  const body: Record<string, unknown> = { uuid, patient: patient.uuid, encounterType, encounterDatetime, obs };
   if (location) body.location = location;
   if (input.form) body.form = input.form;
-  const created = await client.createEncounter(body, { signal });
+  let created: Encounter;
+  try {
+    created = await client.createEncounter(body, { signal });
+  } catch (error) {
+    // The other pass's encounter, or ours whose answer was lost: either way it is written.
+    const written = await client.getEncounter(uuid, { signal }).catch(() => undefined);
+    if (written && !written.voided) {
+      return { payload: { patient: patient.uuid, encounter: written.uuid, obs: obsUuids(written), action: 'existing' }, journal: [] };
+    }
+    // A rollback voided (not purged) the keyed encounter: its uuid stays taken, so write anew.
+    if (!written) throw error;
+    delete body.uuid;
+    created = await client.createEncounter(body, { signal });
+  }
   return {
     payload: { patient: patient.uuid, encounter: created.uuid, obs: obsUuids(created), action: 'created' },
     journal: [{ system: 'openmrs', resource: 'encounter', id: created.uuid, action: 'created' }],
