@@ -160,7 +160,7 @@ describe(`CHT <-> RapidPro flow in a started Node-RED ${nodeRedVersion()}`, func
     assert.equal(configured.status, 200);
     const run = await control('rapidpro', 'runs', { contact: `tel:${phone}`, flow: rapidproSeed.PREGNANCY_REMINDERS_FLOW_UUID });
     assert.equal(run.status, 201, await run.text());
-    const report = await eventually(async () => (await reportsOfForm('RPRES')).find((candidate) => candidate.fields.patient_uuid === id), 20_000, 200);
+    const report = await eventually(async () => (await reportsOfForm('RPRES')).find((candidate) => candidate.fields.patient_uuid === id && candidate.fields.anc_visit !== undefined), 20_000, 200);
     assert.equal(report.fields.anc_visit, 'yes');
     const deliveries = (await (await control('rapidpro', 'deliveries', undefined, 'GET')).json()) as Array<{ status: number }>;
     assert.ok(deliveries.some((delivery) => delivery.status === 200));
@@ -184,8 +184,9 @@ describe(`CHT <-> RapidPro flow in a started Node-RED ${nodeRedVersion()}`, func
     const deliveriesBefore = ((await (await control('rapidpro', 'deliveries', undefined, 'GET')).json()) as unknown[]).length;
     const run = await completeSurvey(`tel:${phone}`);
     const [report] = await eventually(async () => {
+      // The report is written first and its results copied in by a second step: wait for both.
       const found = await reportsOfRun(run);
-      return found.length ? found : undefined;
+      return found.length && found[0].fields.feeling !== undefined ? found : undefined;
     }, 20_000, 200);
     assert.equal(report.fields.patient_uuid, id);
     assert.equal(report.contact?._id, id);
@@ -208,8 +209,9 @@ describe(`CHT <-> RapidPro flow in a started Node-RED ${nodeRedVersion()}`, func
     assert.equal(created.status, 201, await created.text());
     const run = await completeSurvey(`tel:${phone}`);
     const [report] = await eventually(async () => {
+      // The report is written first and its results copied in by a second step: wait for both.
       const found = await reportsOfRun(run);
-      return found.length ? found : undefined;
+      return found.length && found[0].fields.feeling !== undefined ? found : undefined;
     }, 20_000, 200);
     const people = (await (await cht(`/api/v1/contacts-by-phone?phone=${encodeURIComponent(phone)}`)).json()) as { ok: boolean; docs: Array<{ _id: string; name: string; type: string; parent?: { _id: string }; chis_origin?: string }> };
     assert.equal(people.docs.length, 1, 'one person with her phone');
