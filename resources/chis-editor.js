@@ -46,6 +46,28 @@
     return { refresh: refresh };
   }
 
+  /**
+   * A setting that can come from the message: a TypedInput on `#node-input-<field>` (its type in
+   * `#node-input-<field>Type`), with the server's look-up offered while the type is plain text.
+   * @param {string} field the node property, e.g. 'location'
+   * @param {() => string} configId returns the selected config node id
+   * @param {string} configType e.g. 'chis-openmrs-config'
+   * @param {string} [list] look-up name; none: a typed input only
+   * @param {object} [params] extra query parameters, or a function returning them
+   */
+  function typedLookup(field, configId, configType, list, params) {
+    var $field = $('#node-input-' + field);
+    $field.typedInput({ default: 'str', typeField: '#node-input-' + field + 'Type', types: ['str', 'msg', 'flow', 'global', 'env', 'jsonata'] });
+    if (!list) return;
+    var $box = $field.next('.red-ui-typedInput-container');
+    var $text = $box.find('input.red-ui-typedInput-input').attr('id', 'node-input-' + field + '-text');
+    lookup($text, configId, configType, list, params);
+    var listId = $text.attr('list');
+    // The note belongs under the whole typed input, not inside its box.
+    $text.siblings('.chis-lookup-note').insertAfter($box);
+    $field.on('change', function () { $text.attr('list', $field.typedInput('type') === 'str' ? listId : null); }).trigger('change');
+  }
+
   // Strings the shared rows need beyond each system's own labels (English, French).
   var SHARED_TEXT = {
     en: {
@@ -216,5 +238,5 @@
   }
 
   window.CHIS = window.CHIS || {};
-  window.CHIS.editor = { lookup: lookup, connectionRows: connectionRows, migrate: migrate };
+  window.CHIS.editor = { lookup: lookup, typedLookup: typedLookup, connectionRows: connectionRows, migrate: migrate };
 })();
