@@ -7,11 +7,10 @@ import chtConfig from '../../nodes/cht/cht-config';
 import contactLookup from '../../nodes/cht/cht-contact-lookup';
 import { create } from '../../sandbox/cht';
 import * as seed from '../../sandbox/cht/seed';
-import { helper, loadFlow, unloadFlow } from '../support/node-helper';
+import { firstOutcome, helper, loadFlow, type LookupOutcome, unloadFlow } from '../support/node-helper';
 
 const credentials = { cht: { username: seed.USERNAME, password: seed.PASSWORD } };
 
-type Outcome = { port: 'found' | 'none' | 'error'; msg: any };
 
 function flow(baseUrl: string, lookup: Record<string, unknown>): object[] {
   return [
@@ -25,21 +24,7 @@ function flow(baseUrl: string, lookup: Record<string, unknown>): object[] {
   ];
 }
 
-function lookup(msg: Record<string, unknown>): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const ports = { found: helper.getNode('found'), none: helper.getNode('none'), error: helper.getNode('caught') };
-    const listeners: Array<[any, (msg: any) => void]> = [];
-    for (const [port, node] of Object.entries(ports)) {
-      const listener = (received: any) => {
-        for (const [target, registered] of listeners) target.removeListener('input', registered);
-        resolve({ port: port as Outcome['port'], msg: received });
-      };
-      node.on('input', listener);
-      listeners.push([node, listener]);
-    }
-    helper.getNode('l').receive(msg);
-  });
-}
+const lookup = (msg: Record<string, unknown>): Promise<LookupOutcome> => firstOutcome('l', msg);
 
 describe('chis-cht-contact-lookup', function () {
   this.timeout(20_000);

@@ -7,10 +7,9 @@ import openmrsConfig from '../../nodes/openmrs/openmrs-config';
 import patientRead from '../../nodes/openmrs/openmrs-patient-read';
 import { create } from '../../sandbox/openmrs';
 import { IDENTIFIER_TYPES, LOCATIONS, OPENMRS_IDS, PASSWORD, PATIENTS, USERNAME } from '../../sandbox/openmrs/seed';
-import { helper, loadFlow, unloadFlow } from '../support/node-helper';
+import { firstOutcome, helper, loadFlow, type LookupOutcome, unloadFlow } from '../support/node-helper';
 
 const credentials = { server: { username: USERNAME, password: PASSWORD } };
-type Outcome = { port: 'found' | 'none' | 'error'; msg: any };
 
 function flow(baseUrl: string, read: Record<string, unknown>): object[] {
   return [
@@ -24,21 +23,7 @@ function flow(baseUrl: string, read: Record<string, unknown>): object[] {
   ];
 }
 
-function read(msg: Record<string, unknown>): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const ports = { found: helper.getNode('found'), none: helper.getNode('none'), error: helper.getNode('caught') };
-    const listeners: Array<[any, (msg: any) => void]> = [];
-    for (const [port, node] of Object.entries(ports)) {
-      const listener = (received: any) => {
-        for (const [target, registered] of listeners) target.removeListener('input', registered);
-        resolve({ port: port as Outcome['port'], msg: received });
-      };
-      node.on('input', listener);
-      listeners.push([node, listener]);
-    }
-    helper.getNode('read').receive(msg);
-  });
-}
+const read = (msg: Record<string, unknown>): Promise<LookupOutcome> => firstOutcome('read', msg);
 
 describe('chis-openmrs-patient-read (against the OpenMRS sandbox)', function () {
   this.timeout(20_000);

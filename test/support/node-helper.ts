@@ -51,3 +51,26 @@ export function currentUserDir(): string {
   if (!userDir) throw new Error('no flow loaded');
   return userDir;
 }
+
+/** A look-up's outcome: which of its helper nodes got the message first ('found', 'none' or the Catch's 'error'). */
+export type LookupOutcome = { port: 'found' | 'none' | 'error'; msg: any };
+
+/**
+ * Sends `msg` to node `target` of a flow whose outputs end in helper nodes `found` and `none`
+ * and whose Catch ends in `caught`; resolves with the first of them to receive a message.
+ */
+export function firstOutcome(target: string, msg: Record<string, unknown>): Promise<LookupOutcome> {
+  return new Promise((resolve) => {
+    const ports = { found: helper.getNode('found'), none: helper.getNode('none'), error: helper.getNode('caught') };
+    const listeners: Array<[any, (msg: any) => void]> = [];
+    for (const [port, node] of Object.entries(ports)) {
+      const listener = (received: any): void => {
+        for (const [source, registered] of listeners) source.removeListener('input', registered);
+        resolve({ port: port as LookupOutcome['port'], msg: received });
+      };
+      node.on('input', listener);
+      listeners.push([node, listener]);
+    }
+    helper.getNode(target).receive(msg);
+  });
+}
