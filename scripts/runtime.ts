@@ -106,9 +106,18 @@ export class NodeRedProcess {
     const logged = this.output.length;
     await this.api('POST', '/flows', { flows: nodes }, { 'Node-RED-API-Version': 'v2', 'Node-RED-Deployment-Type': 'full' });
     // /flows/state already says "start" while the old flows stop: wait for the runtime's own
-    // "Started flows" line of this deploy, so receivers are registered when we return.
+    // "Started flows" line of this deploy, so receivers are registered when we return. A start-up
+    // "Started flows" line read late would look like this deploy's: only count one that follows
+    // this deploy's "Stopped flows" (when that line shows up at all).
     const deadline = Date.now() + 15_000;
-    while (!this.output.slice(logged).some((line) => /Started (flows|modified)/.test(line))) {
+    const stoppedBy = Date.now() + 5_000;
+    const started = (): boolean => {
+      const lines = this.output.slice(logged);
+      const stopped = lines.findIndex((line) => /Stopped (flows|modified)/.test(line));
+      if (stopped < 0 && Date.now() < stoppedBy) return false;
+      return lines.slice(Math.max(stopped, 0)).some((line) => /Started (flows|modified)/.test(line));
+    };
+    while (!started()) {
       if (Date.now() > deadline) throw new Error(`flows did not start after deploy:\n${this.output.slice(logged).join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
