@@ -22,6 +22,8 @@ interface PhaseResult {
   failed: number;
   skipped: number;
   exitCode: number;
+  /** Mocha's "N failing" section, repeated at the end so a log's tail names what failed. */
+  failures?: string;
 }
 
 const TOOLS_DIR = path.join(PROJECT_ROOT, '.tools', 'nr5');
@@ -62,7 +64,9 @@ function runPhase(phase: Phase): PhaseResult {
   // eslint-disable-next-line no-control-regex
   const plain = result.stdout.replace(/\u001b\[[0-9;]*m/g, '');
   const count = (word: string): number => Number(new RegExp(`(\\d+) ${word}`).exec(plain)?.[1] ?? 0);
-  return { name: phase.name, passed: count('passing'), failed: count('failing'), skipped: count('pending'), exitCode: result.status ?? 1 };
+  const failingAt = plain.search(/^\s*\d+ failing/m);
+  const failures = failingAt >= 0 ? plain.slice(failingAt).trim().slice(0, 20_000) : undefined;
+  return { name: phase.name, passed: count('passing'), failed: count('failing'), skipped: count('pending'), exitCode: result.status ?? 1, failures };
 }
 
 /** The editor in Debian's Chromium: a missing browser fails the phase, since CI (.ci/run) installs it. */
@@ -96,6 +100,9 @@ function main(): void {
     }
   }
 
+  for (const result of results.filter((phase) => phase.failures)) {
+    console.log(`\n== failures in ${result.name}\n${result.failures}`);
+  }
   console.log('\nphase                                     passed  failed  skipped');
   for (const result of results) {
     console.log(`${result.name.padEnd(40)} ${String(result.passed).padStart(7)} ${String(result.failed).padStart(7)} ${String(result.skipped).padStart(8)}${result.exitCode !== 0 && result.failed === 0 ? '  (runner exit ' + result.exitCode + ')' : ''}`);

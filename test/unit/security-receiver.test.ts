@@ -102,10 +102,17 @@ describe('security: receiver body parser', () => {
   });
 
   it('fuzz: random nesting depth of arrays and objects never overflows', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('[', '{"k":'), (depth, opener) => {
+    const nested = (depth: number, opener: string): ReturnType<typeof outcome> => {
       const closer = opener === '[' ? ']' : '}';
-      const result = outcome('json', Buffer.from(`${opener.repeat(depth)}${opener === '[' ? '' : '0'}${closer.repeat(depth)}`));
-      assert.equal(result.ok, depth < MAX_NESTING);
+      return outcome('json', Buffer.from(`${opener.repeat(depth)}${opener === '[' ? '' : '0'}${closer.repeat(depth)}`));
+    };
+    // The limit itself is allowed: "more than MAX_NESTING levels" is what is refused.
+    for (const opener of ['[', '{"k":']) {
+      assert.equal(nested(MAX_NESTING, opener).ok, true);
+      assert.equal(nested(MAX_NESTING + 1, opener).ok, false);
+    }
+    fc.assert(fc.property(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('[', '{"k":'), (depth, opener) => {
+      assert.equal(nested(depth, opener).ok, depth <= MAX_NESTING);
     }), { numRuns: 200 });
   });
 
