@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DEMO_CREDENTIALS } from '../scripts/demo-credentials';
+import { mapperDriverFiles } from './mapper-driver';
 import { readFlow, retarget, startNodeRed, withCredentials, type FlowNode, type NodeRedProcess } from '../scripts/runtime';
 import { RawClient } from './raw-http';
 import { BENCH_SANDBOXES } from './sandboxes';
@@ -48,7 +49,7 @@ export class BenchEnv {
     const env = new BenchEnv();
     const ports = {} as Record<BenchSystem, number>;
     for (const system of BENCH_SYSTEMS) ports[system] = await freePort();
-    env.sandboxChild = spawn(process.execPath, [path.join(__dirname, 'sandboxes.js'), JSON.stringify(ports)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    env.sandboxChild = spawn(process.execPath, [...(process.env.CHIS_BENCH_PROFILE_SANDBOXES ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.CHIS_BENCH_PROFILE_SANDBOXES)}`] : []), path.join(__dirname, 'sandboxes.js'), JSON.stringify(ports)], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       env.sandboxChild!.once('exit', (code) => reject(new Error(`sandboxes exited with ${code}`)));
       env.sandboxChild!.stdout!.on('data', (chunk: Buffer) => { if (chunk.toString().includes('ready')) resolve(); });
@@ -58,6 +59,8 @@ export class BenchEnv {
       env.raw[system] = new RawClient(env.origins[system], options.maxSockets);
     }
     env.userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chis-bench-'));
+    fs.mkdirSync(path.join(env.userDir, 'nodes'));
+    for (const [name, text] of Object.entries(mapperDriverFiles())) fs.writeFileSync(path.join(env.userDir, 'nodes', name), text);
     // CHIS_BENCH_PROFILE=<dir>: Node-RED writes a V8 CPU profile there when it stops (open in Chrome DevTools).
     // NODE_OPTIONS refuses --cpu-prof, so a wrapper script passes it.
     // CHIS_BENCH_HEAP=<dir>: Node-RED can write heap snapshots there (the backlog scenario asks for one

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { CONCEPTS } from '../sandbox/openmrs/seed';
 import type { FlowNode } from '../scripts/runtime';
+import { MAPPER_DRIVER_TYPE } from './mapper-driver';
 
 export const FOLLOWUP_XMLNS = 'http://openrosa.org/formdesigner/chis-demo-followup';
 export const TRACKER_REGISTRATION_XMLNS = 'http://openrosa.org/formdesigner/chis-demo-tracker-registration';
@@ -108,36 +109,16 @@ export function mapFiftyByHand(source: { form: Record<string, string> }): Record
 }
 
 /**
- * Scenario 4's flow: POST /bench/mapper starts a closed loop that keeps `window` messages in
- * flight through the mapper and answers with the elapsed time and per-message latencies.
+ * Scenario 4's flow: POST /bench/mapper makes the driver keep `window` messages in flight through
+ * the mapper and answer with the elapsed time and per-message latencies.
  */
 export function mapperFlow(): FlowNode[] {
   const tab = 'bench-mapper-tab';
-  const generator = `
-const state = flow.get('bench');
-if (msg.req) {
-  const run = { n: msg.payload.count, sent: 0, received: 0, latencies: [], started: Date.now(), res: msg.res, req: msg.req, form: msg.payload.form };
-  flow.set('bench', run);
-  const first = Math.min(msg.payload.window, run.n);
-  for (let i = 0; i < first; i += 1) { run.sent += 1; node.send({ payload: { id: run.sent, form: { ...run.form.form } }, sentAt: Date.now() }, false); }
-  return null;
-}
-if (state.sent < state.n) { state.sent += 1; node.send({ payload: { id: state.sent, form: { ...state.form.form } }, sentAt: Date.now() }, false); }
-return null;`;
-  const counter = `
-const state = flow.get('bench');
-state.received += 1;
-state.latencies.push(Date.now() - msg.sentAt);
-// send(..., false): no deep copy per message, so the harness costs little next to the mapper.
-if (state.received === state.n) node.send([{ req: state.req, res: state.res, payload: { elapsedMs: Date.now() - state.started, latencies: state.latencies } }, null], false);
-else node.send([null, { next: true }], false);
-return null;`;
   return [
     { id: tab, type: 'tab', label: 'bench: mapper' },
-    { id: 'bench-mapper-in', type: 'http in', z: tab, url: '/bench/mapper', method: 'post', upload: false, wires: [['bench-mapper-generator']] },
-    { id: 'bench-mapper-generator', type: 'function', z: tab, func: generator, outputs: 1, wires: [['bench-mapper']] },
-    { id: 'bench-mapper', type: 'chis-mapper', z: tab, name: '50 fields', sourceProperty: 'payload', outputProperty: 'payload', targetSchema: '', mapping: JSON.stringify(fiftyFieldMapping()), wires: [['bench-mapper-counter']] },
-    { id: 'bench-mapper-counter', type: 'function', z: tab, func: counter, outputs: 2, wires: [['bench-mapper-out'], ['bench-mapper-generator']] },
+    { id: 'bench-mapper-in', type: 'http in', z: tab, url: '/bench/mapper', method: 'post', upload: false, wires: [['bench-mapper-driver']] },
+    { id: 'bench-mapper-driver', type: MAPPER_DRIVER_TYPE, z: tab, wires: [['bench-mapper'], ['bench-mapper-out']] },
+    { id: 'bench-mapper', type: 'chis-mapper', z: tab, name: '50 fields', sourceProperty: 'payload', outputProperty: 'payload', targetSchema: '', mapping: JSON.stringify(fiftyFieldMapping()), wires: [['bench-mapper-driver']] },
     { id: 'bench-mapper-out', type: 'http response', z: tab, statusCode: '', headers: {}, wires: [] },
   ];
 }

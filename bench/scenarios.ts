@@ -295,15 +295,18 @@ export const MAPPER_WINDOW = 64;
 export async function mapperScenario(env: BenchEnv, count: number): Promise<Measurement & { directMsgsPerSecond: number }> {
   await env.deploy(mapperFlow());
   const form = fiftyFieldForm();
-  const drive = async (n: number): Promise<{ elapsedMs: number; latencies: number[] }> => {
+  const drive = async (n: number): Promise<{ elapsedMs: number; latencies: number[]; sample: unknown }> => {
     const response = await fetch(`${env.runtime.url}/bench/mapper`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ count: n, window: MAPPER_WINDOW, form }) });
     if (!response.ok) throw new Error(`mapper flow -> ${response.status}: ${(await response.text()).slice(0, 300)}`);
-    return (await response.json()) as { elapsedMs: number; latencies: number[] };
+    return (await response.json()) as { elapsedMs: number; latencies: number[]; sample: unknown };
   };
   await drive(Math.min(5_000, count));
   env.resetPeakRss();
   const ours = await drive(count);
   const peakRssMb = env.peakRssMb();
+  const compiled = compileMapping(fiftyFieldMapping() as unknown as Mapping);
+  const expected = JSON.stringify((await compiled.apply({ form: { ...(form as { form: object }).form } })).output);
+  if (JSON.stringify(ours.sample) !== expected) throw new Error(`the mapper flow's output differs from the mapping's: ${JSON.stringify(ours.sample).slice(0, 300)}`);
   // Limit: the same 50 conversions by hand, in a plain loop, no runtime.
   const source = form as { form: Record<string, string> };
   let sink = 0;
@@ -311,7 +314,6 @@ export async function mapperScenario(env: BenchEnv, count: number): Promise<Meas
   for (let i = 0; i < count; i += 1) sink += Object.keys(mapFiftyByHand({ form: { ...source.form } }).record as object).length;
   const limit = perSecond(count, performance.now() - started);
   // For the README: our compiled mapping called directly, without Node-RED.
-  const compiled = compileMapping(fiftyFieldMapping() as unknown as Mapping);
   started = performance.now();
   for (let i = 0; i < count; i += 1) sink += (await compiled.apply({ form: { ...source.form } })).errors.length;
   const direct = perSecond(count, performance.now() - started);

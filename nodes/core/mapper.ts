@@ -111,7 +111,7 @@ export default function register(RED: NodeAPI): void {
         status.fail(error);
         throw error;
       }
-    });
+    }, { remoteCalls: false });
   }
 
   RED.nodes.registerType('chis-mapper', Mapper);

@@ -46,23 +46,48 @@ export function correlationIdOf(msg: NodeMessage): string | undefined {
   return typeof _msgid === 'string' && _msgid ? _msgid : undefined;
 }
 
+export interface HandleInputOptions {
+  /**
+   * false for nodes that make no remote calls (the mapper): their messages then skip the
+   * request-log scope, a measurable share of a synchronous node's time per message.
+   */
+  remoteCalls?: boolean;
+}
+
 /**
  * Registers an async input handler under Node-RED's (msg, send, done) contract. The handler
  * runs with the message's correlation id (and request recording, if any) in scope, so every
  * call the shared HTTP client makes for it is tagged without the node passing anything.
  */
-export function handleInput<TMsg extends NodeMessage = NodeMessage>(node: Node, handler: InputHandler<TMsg>): void {
+export function handleInput<TMsg extends NodeMessage = NodeMessage>(node: Node, handler: InputHandler<TMsg>, options: HandleInputOptions = {}): void {
   const inFlight = new Set<AbortController>();
   node.on('input', (msg: NodeMessage, send: Send, done: (error?: Error) => void) => {
-    const controller = new AbortController();
-    inFlight.add(controller);
-    const work = (): Promise<void> => handler(msg as TMsg, send, { signal: controller.signal });
-    const recordingId = (msg as { _recordRequests?: unknown })._recordRequests;
-    const exchanges = typeof recordingId === 'string' && recordingId ? recordingFor(recordingId) : undefined;
-    const run = runForMessage({ correlationId: correlationIdOf(msg), exchanges }, work);
-    run
-      .then(() => done(), (error: unknown) => done(toNodeError(error)))
-      .finally(() => inFlight.delete(controller));
+    // Created on first use: most messages of a synchronous node never need one.
+    let controller: AbortController | undefined;
+    const context: InputContext = {
+      get signal() {
+        if (!controller) {
+          controller = new AbortController();
+          inFlight.add(controller);
+        }
+        return controller.signal;
+      },
+    };
+    const work = (): Promise<void> => handler(msg as TMsg, send, context);
+    let run: Promise<void>;
+    if (options.remoteCalls === false) {
+      run = work();
+    } else {
+      const recordingId = (msg as { _recordRequests?: unknown })._recordRequests;
+      const exchanges = typeof recordingId === 'string' && recordingId ? recordingFor(recordingId) : undefined;
+      run = runForMessage({ correlationId: correlationIdOf(msg), exchanges }, work);
+    }
+    run.then(
+      () => done(),
+      (error: unknown) => done(toNodeError(error)),
+    ).finally(() => {
+      if (controller) inFlight.delete(controller);
+    });
   });
   node.on('close', (_removed: boolean, done: () => void) => {
     for (const controller of inFlight) controller.abort(new Error('node closed'));

@@ -97,7 +97,6 @@ export default function register(RED: NodeAPI): void {
       const msg = state.msg as TransactionMsg;
       msg.journal = state.journal;
       if (outcome.ok) {
-        completed.add(state.key);
         counts.committed += 1;
         msg.transaction = { key: state.key, status: 'committed', results: outcome.results };
         send([msg, null, null]);
@@ -126,6 +125,9 @@ export default function register(RED: NodeAPI): void {
         rollbackAttempts: Number(def.rollbackAttempts) || 4,
       });
       if (closing.signal.aborted) return; // keep the saved state: the next start resumes it
+      // Completed on disk before the saved state goes, so a crash in between cannot run it again;
+      // keys completing together share one fsync.
+      if (outcome.ok) await completed.addDurably(state.key);
       store.remove(state.key);
       emit(send, state, outcome);
     };
@@ -158,6 +160,10 @@ export default function register(RED: NodeAPI): void {
     const resume = setTimeout(() => {
       for (const state of store.pending()) {
         if (running.has(state.key)) continue;
+        if (completed.has(state.key)) {
+          store.remove(state.key);
+          continue;
+        }
         void track(state.key, execute(state, (msgs) => this.send(msgs)).catch((error: Error) => this.error(`resuming transaction ${state.key}: ${error.message}`)));
       }
     }, 500);

@@ -16,7 +16,9 @@ import openmrsConfig from '../../nodes/openmrs/openmrs-config';
 import commcareConfig from '../../nodes/commcare/commcare-config';
 import transaction from '../../nodes/core/transaction';
 import { SagaStore } from '../../nodes/core/saga';
+import { SeenIds } from '../../nodes/core/seen-ids';
 import { uuidFromKey } from '../../nodes/openmrs/api/operations';
+import { eventually } from '../support/flow-harness';
 import { helper, initHelper } from '../support/node-helper';
 import { ReferralSandboxes } from '../support/referral-sandboxes';
 
@@ -259,6 +261,19 @@ describe('chis-transaction node running a referral (OpenMRS + CommCare sandboxes
     assert.equal(msg.transaction.failedStep, 'encounter');
     await assertNothingLeft(caseId, message.form.id);
     assert.deepEqual(SagaStore.inUserDir(userDir, 'tx').pending(), [], 'the saved state is removed');
+  });
+
+  it('does not run again a transaction that completed just before a crash, whose saved state was not yet removed', async () => {
+    const caseId = await sandboxes.createCase();
+    const message = referral(caseId);
+    const commcareWritesBefore = (await sandboxes.requests('commcare', 'POST', '/')).length;
+    // The crash came after the key was durably completed and before the saved state was removed.
+    SeenIds.inUserDir(userDir, 'transaction-tx').add(message.form.id);
+    SagaStore.inUserDir(userDir, 'tx').save({ key: message.form.id, startedAt: new Date().toISOString(), msg: message, results: {}, journal: [] });
+    await load();
+    await eventually(() => SagaStore.inUserDir(userDir, 'tx').pending().length === 0);
+    assert.deepEqual(await sandboxes.requests('openmrs', 'POST', '/ws/rest/v1/'), [], 'no step ran again');
+    assert.equal((await sandboxes.requests('commcare', 'POST', '/')).length, commcareWritesBefore, 'no step ran again');
   });
 
   it('keeps what it could not undo as "needs attention", durably across a restart', async () => {
