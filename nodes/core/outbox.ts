@@ -206,8 +206,8 @@ export class Outbox {
         const depth = this.depth(queue);
         if (depth >= options.maxDepth) throw new OutboxFullError(queue, depth);
       }
-      const inserted = this.db
-        .prepare("INSERT INTO outbox_messages (queue, dedup_key, state, msg, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, 'ready', ?, 0, ?, ?, ?)")
+      const inserted = this
+        .sql("INSERT INTO outbox_messages (queue, dedup_key, state, msg, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, 'ready', ?, 0, ?, ?, ?)")
         .run(queue, key, body, now, now, now);
       return { id: Number(inserted.lastInsertRowid), duplicate: false };
     });
@@ -225,8 +225,8 @@ export class Outbox {
   claim(queue: string, limit: number, now: number = Date.now()): ClaimedMessage[] {
     if (limit <= 0) return [];
     return this.db.transaction(() => {
-      const rows = this.db
-        .prepare("SELECT id, dedup_key, msg, attempts FROM outbox_messages WHERE queue = ? AND state = 'ready' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?")
+      const rows = this
+        .sql("SELECT id, dedup_key, msg, attempts FROM outbox_messages WHERE queue = ? AND state = 'ready' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?")
         .all(queue, now, limit);
       const mark = this.sql("UPDATE outbox_messages SET state = 'inflight', attempts = attempts + 1, updated_at = ? WHERE id = ?");
       return rows.map((row) => {
@@ -290,8 +290,8 @@ export class Outbox {
 
   /** Puts an in-flight message back without counting the attempt (its sender was stopped). */
   release(id: number, now: number = Date.now()): boolean {
-    const changed = this.db
-      .prepare("UPDATE outbox_messages SET state = 'ready', attempts = MAX(0, attempts - 1), next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'inflight'")
+    const changed = this
+      .sql("UPDATE outbox_messages SET state = 'ready', attempts = MAX(0, attempts - 1), next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'inflight'")
       .run(now, now, id);
     return Number(changed.changes) > 0;
   }
@@ -301,8 +301,8 @@ export class Outbox {
    * they may have reached the remote system, which is why writers use idempotency keys.
    */
   recover(queue: string, now: number = Date.now()): number {
-    const changed = this.db
-      .prepare("UPDATE outbox_messages SET state = 'ready', next_attempt_at = ?, updated_at = ? WHERE queue = ? AND state = 'inflight'")
+    const changed = this
+      .sql("UPDATE outbox_messages SET state = 'ready', next_attempt_at = ?, updated_at = ? WHERE queue = ? AND state = 'inflight'")
       .run(now, now, queue);
     const count = Number(changed.changes);
     if (count) this.notify(queue);

@@ -69,13 +69,15 @@ export class SeenIds {
     if (!commit) {
       const ids: string[] = [];
       const previous = this.lastCommit;
-      // setImmediate: every id added by the callbacks of this turn of the event loop joins.
+      // setImmediate: every id added by the callbacks of this turn of the event loop joins; and
+      // while the previous commit is still writing, every id added meanwhile joins too, so a
+      // burst spread over many turns costs one fsync per commit in flight, not one per turn.
       const durable = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => previous.catch(() => undefined))
         .then(() => {
           this.gathering = undefined;
-          return previous.catch(() => undefined);
+          return this.append(ids);
         })
-        .then(() => this.append(ids))
         .finally(() => {
           for (const written of ids) this.unsynced.delete(written);
           if (this.ids.size > this.capacity * 1.2) this.compact();

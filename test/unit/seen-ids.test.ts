@@ -53,6 +53,37 @@ describe('seen ids', () => {
     assert.ok(reloaded.has('form-late'));
   });
 
+  it('addDurably: ids added over many turns while a commit is writing share the next fsync', async () => {
+    const seen = new SeenIds(dir, 'receiver-x');
+    let syncs = 0;
+    const realOpen = fs.promises.open;
+    fs.promises.open = (async (...args: Parameters<typeof realOpen>) => {
+      const handle = await realOpen(...args);
+      const realSync = handle.sync.bind(handle);
+      handle.sync = async () => {
+        syncs += 1;
+        // A slow disk: the next ids arrive while this commit is still writing.
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return realSync();
+      };
+      return handle;
+    }) as typeof realOpen;
+    try {
+      const first = seen.addDurably('form-0');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const later: Array<Promise<void>> = [];
+      for (let turn = 1; turn <= 10; turn += 1) {
+        later.push(seen.addDurably(`form-${turn}`));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await Promise.all([first, ...later]);
+      assert.equal(syncs, 2, 'the first commit, then one for the ten ids of ten turns');
+      assert.deepEqual(fileLines(), Array.from({ length: 11 }, (_, index) => `form-${index}`));
+    } finally {
+      fs.promises.open = realOpen;
+    }
+  });
+
   it('addDurably: asking again for an id waits for its pending commit; a known id resolves at once', async () => {
     const seen = new SeenIds(dir, 'receiver-x');
     const first = seen.addDurably('form-1');
