@@ -46,26 +46,45 @@
     return { refresh: refresh };
   }
 
+  var TYPED_INPUT_TYPES = ['str', 'msg', 'flow', 'global', 'env', 'jsonata'];
+
   /**
    * A setting that can come from the message: a TypedInput on `#node-input-<field>` (its type in
    * `#node-input-<field>Type`), with the server's look-up offered while the type is plain text.
+   * Called either with positional arguments or as `typedLookup(field, options)`, options being
+   * { configId, configType, list, params, default, types }; `default` and `types` are the
+   * TypedInput's (else 'str' and text, msg, flow, global, env, JSONata).
    * @param {string} field the node property, e.g. 'location'
-   * @param {() => string} configId returns the selected config node id
-   * @param {string} configType e.g. 'chis-openmrs-config'
+   * @param {(() => string)|object} configId returns the selected config node id; or the options
+   * @param {string} [configType] e.g. 'chis-openmrs-config'
    * @param {string} [list] look-up name; none: a typed input only
    * @param {object} [params] extra query parameters, or a function returning them
    */
   function typedLookup(field, configId, configType, list, params) {
+    var opts = configId && typeof configId === 'object' ? configId : { configId: configId, configType: configType, list: list, params: params };
     var $field = $('#node-input-' + field);
-    $field.typedInput({ default: 'str', typeField: '#node-input-' + field + 'Type', types: ['str', 'msg', 'flow', 'global', 'env', 'jsonata'] });
-    if (!list) return;
+    $field.typedInput({ default: opts.default || 'str', typeField: '#node-input-' + field + 'Type', types: opts.types || TYPED_INPUT_TYPES });
+    if (!opts.list) return;
     var $box = $field.next('.red-ui-typedInput-container');
     var $text = $box.find('input.red-ui-typedInput-input').attr('id', 'node-input-' + field + '-text');
-    lookup($text, configId, configType, list, params);
+    lookup($text, opts.configId, opts.configType, opts.list, opts.params);
     var listId = $text.attr('list');
     // The note belongs under the whole typed input, not inside its box.
     $text.siblings('.chis-lookup-note').insertAfter($box);
     $field.on('change', function () { $text.attr('list', $field.typedInput('type') === 'str' ? listId : null); }).trigger('change');
+  }
+
+  /**
+   * A source's checkpoint setting: the confirm-timeout row (`.chis-confirm-timeout-row`) only
+   * matters, so only shows, while `#node-input-checkpointAfter` is 'confirm' (not 'emit').
+   */
+  function confirmTimeoutToggle() {
+    var mode = $('#node-input-checkpointAfter');
+    // A source saved before the setting existed runs with 'emit': show that, not a blank choice.
+    if (!mode.val()) mode.val('emit');
+    mode.on('change', function () {
+      $('.chis-confirm-timeout-row').toggle($(this).val() === 'confirm');
+    }).trigger('change');
   }
 
   // Strings the shared rows need beyond each system's own labels (English, French).
@@ -238,5 +257,5 @@
   }
 
   window.CHIS = window.CHIS || {};
-  window.CHIS.editor = { lookup: lookup, typedLookup: typedLookup, connectionRows: connectionRows, migrate: migrate };
+  window.CHIS.editor = { lookup: lookup, typedLookup: typedLookup, confirmTimeoutToggle: confirmTimeoutToggle, connectionRows: connectionRows, migrate: migrate };
 })();

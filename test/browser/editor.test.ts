@@ -305,6 +305,64 @@ describe(`the editor in Chromium, on Node-RED ${nodeRedVersion()}`, function () 
       assert.deepEqual(failures, []);
     });
 
+    /** Opens the edit dialog of the first deployed node of a type, runs `check` in it, then cancels. */
+    async function inDialogOf<T>(type: string, check: () => Promise<T>): Promise<T> {
+      const opened = await page.evaluate((nodeType) => {
+        const RED = (window as any).RED;
+        const node = RED.nodes.filterNodes({ type: nodeType })[0];
+        if (node) RED.editor.edit(node);
+        return Boolean(node);
+      }, type);
+      assert.ok(opened, `an example flow has a ${type}`);
+      await page.locator('#node-dialog-ok').waitFor({ state: 'visible' });
+      try {
+        return await check();
+      } finally {
+        await page.locator('#node-dialog-cancel').click();
+        await page.locator('#node-dialog-ok').waitFor({ state: 'detached' });
+      }
+    }
+
+    it('shows each source\'s confirm-timeout row only while the checkpoint waits for a confirmation', async () => {
+      const sources = ['chis-cht-changes-source', 'chis-commcare-case-source', 'chis-dhis2-source', 'chis-fhir-search-source', 'chis-openmrs-source', 'chis-rapidpro-runs-source'];
+      for (const type of sources) {
+        await inDialogOf(type, async () => {
+          const mode = page.locator('#node-input-checkpointAfter');
+          const row = page.locator('.chis-confirm-timeout-row');
+          const saved = await mode.inputValue();
+          // Sources saved without the setting run with 'emit', and the dialog says so.
+          assert.ok(saved === 'emit' || saved === 'confirm', `${type}: the dialog shows the mode the node runs with, not "${saved}"`);
+          assert.equal(await row.isVisible(), saved === 'confirm', `${type}: the row follows the saved mode "${saved}" when the dialog opens`);
+          await mode.selectOption('confirm');
+          assert.ok(await row.isVisible(), `${type}: shown for "confirm"`);
+          await mode.selectOption('emit');
+          assert.ok(await row.isHidden(), `${type}: hidden for "emit"`);
+        });
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    it('keeps the typed inputs of the look-up and task dialogs with their own kinds', async () => {
+      const expected: Record<string, { field: string; types: string[] }> = {
+        'chis-cht-contact-lookup': { field: 'value', types: ['msg', 'flow', 'global', 'str', 'jsonata'] },
+        'chis-openmrs-patient-read': { field: 'value', types: ['msg', 'flow', 'global', 'str', 'jsonata'] },
+        'chis-fhir-task': { field: 'businessStatus', types: ['str', 'msg'] },
+      };
+      for (const [type, { field, types }] of Object.entries(expected)) {
+        const seen = await inDialogOf(type, () => page.evaluate((name) => {
+          const $input = (window as any).$(`#node-input-${name}`);
+          return {
+            types: $input.typedInput('instance').typeList.map((option: { value: string }) => option.value) as string[],
+            type: $input.typedInput('type') as string,
+            typeField: (document.querySelector(`#node-input-${name}Type`) as HTMLInputElement).value,
+          };
+        }, field));
+        assert.deepEqual(seen.types, types, `${type}: the kinds ${field} can come from`);
+        assert.equal(seen.type, seen.typeField, `${type}: the typed input keeps its kind in ${field}Type`);
+      }
+      assert.deepEqual(problems, []);
+    });
+
     it('renders help for every node type in the help sidebar', async () => {
       const missing: string[] = [];
       for (const type of packageTypes) {
