@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
-import { create } from '../../sandbox/openmrs';
-import { PASSWORD, USERNAME } from '../../sandbox/openmrs/seed';
 import openmrsConfig from '../../nodes/openmrs/openmrs-config';
-import { helper, loadFlow, unloadFlow } from '../support/node-helper';
+import { helper, loadFlow } from '../support/node-helper';
+import { useOpenmrsSandbox } from '../support/openmrs-sandbox';
 
 const WEIGHT = '5089AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 describe('chis-openmrs-config look-ups (against the OpenMRS sandbox)', function () {
   this.timeout(20_000);
-  let sandbox: ReturnType<typeof create>;
+  const openmrs = useOpenmrsSandbox();
 
-  beforeEach(async () => {
-    sandbox = create();
-    const base = `http://127.0.0.1:${await sandbox.listen(0)}/openmrs`;
-    await helper.startServer();
-    await loadFlow([openmrsConfig], [{ id: 'server', type: 'chis-openmrs-config', baseUrl: base, apiStyle: 'rest' }], { server: { username: USERNAME, password: PASSWORD } });
-  });
-  afterEach(async () => {
-    await unloadFlow();
-    await helper.stopServer();
-    await sandbox.close();
-  });
+  beforeEach(() => loadFlow([openmrsConfig], [openmrs.config()], openmrs.credentials));
 
   it('concepts: an empty search lists the first page, so the drop-down is never empty on open', async () => {
     for (const path of ['concepts', 'concepts?q=', 'concepts?q=%20']) {

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { create } from '../../sandbox/openmrs';
 import { ENCOUNTER_TYPES, IDENTIFIER_TYPES, PASSWORD, PATIENTS, USERNAME } from '../../sandbox/openmrs/seed';
 import openmrsConfig from '../../nodes/openmrs/openmrs-config';
 import openmrsPatientFinder from '../../nodes/openmrs/openmrs-patient-finder';
-import { helper, loadFlow, unloadFlow } from '../support/node-helper';
-
-type Sandbox = ReturnType<typeof create>;
-const credentials = { server: { username: USERNAME, password: PASSWORD } };
+import { helper, loadFlow } from '../support/node-helper';
+import { openmrsConfigNode, useOpenmrsSandbox } from '../support/openmrs-sandbox';
 
 function flow(baseUrl: string): object[] {
   return [
     { id: 't', type: 'tab' },
-    { id: 'server', type: 'chis-openmrs-config', baseUrl, apiStyle: 'rest', timeZone: 'Africa/Nairobi' },
+    openmrsConfigNode(baseUrl, { timeZone: 'Africa/Nairobi' }),
     { id: 'find', type: 'chis-openmrs-patient-finder', z: 't', server: 'server', weights: '', searchBy: 'familyName,givenName', threshold: 1, confidenceMargin: 0.667, wires: [['match'], ['none']] },
     { id: 'match', type: 'helper', z: 't' },
     { id: 'none', type: 'helper', z: 't' },
@@ -36,22 +33,11 @@ function find(payload: unknown): Promise<{ port: 'match' | 'none'; msg: any }> {
 
 describe('chis-openmrs-patient-finder and look-ups (against the OpenMRS sandbox)', function () {
   this.timeout(20_000);
-  let sandbox: Sandbox;
-  let base: string;
+  const openmrs = useOpenmrsSandbox();
 
-  beforeEach(async () => {
-    sandbox = create();
-    base = `http://127.0.0.1:${await sandbox.listen(0)}`;
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await unloadFlow();
-    await helper.stopServer();
-    await sandbox.close();
-  });
 
   it('matches a case to its patient despite a typo and an estimated birthdate', async () => {
-    await loadFlow([openmrsConfig, openmrsPatientFinder], flow(`${base}/openmrs`), credentials);
+    await loadFlow([openmrsConfig, openmrsPatientFinder], flow(openmrs.baseUrl), openmrs.credentials);
     const { port, msg } = await find({ givenName: 'Amina', familyName: 'Otieno', birthdate: '1990-03-01', gender: 'F' });
     assert.equal(port, 'match');
     assert.equal(msg.patient, PATIENTS.amina);
@@ -61,7 +47,7 @@ describe('chis-openmrs-patient-finder and look-ups (against the OpenMRS sandbox)
   });
 
   it('prefers no match: too weak, or two patients alike', async () => {
-    await loadFlow([openmrsConfig, openmrsPatientFinder], flow(`${base}/openmrs`), credentials);
+    await loadFlow([openmrsConfig, openmrsPatientFinder], flow(openmrs.baseUrl), openmrs.credentials);
     const weak = await find({ givenName: 'Amina', familyName: 'Otieno' });
     assert.equal(weak.port, 'none');
     assert.equal(weak.msg.match.outcome, 'below-threshold');
@@ -72,7 +58,7 @@ describe('chis-openmrs-patient-finder and look-ups (against the OpenMRS sandbox)
     assert.equal(nobody.msg.match.outcome, 'no-candidates');
 
     // A second Amina Otieno born the same month: the finder must not guess.
-    await request(base).post('/openmrs/ws/rest/v1/patient').auth(USERNAME, PASSWORD).send({
+    await request(openmrs.root).post('/openmrs/ws/rest/v1/patient').auth(USERNAME, PASSWORD).send({
       identifiers: [{ identifier: 'cc-twin', identifierType: IDENTIFIER_TYPES.commcareCaseId }],
       person: { gender: 'F', birthdate: '1990-03-20', names: [{ givenName: 'Amina', familyName: 'Otieno' }] },
     }).expect(201);
@@ -83,7 +69,7 @@ describe('chis-openmrs-patient-finder and look-ups (against the OpenMRS sandbox)
   });
 
   it('serves editor look-ups from the deployed config: encounter types, concept answers, connection test', async () => {
-    await loadFlow([openmrsConfig, openmrsPatientFinder], flow(`${base}/openmrs`), credentials);
+    await loadFlow([openmrsConfig, openmrsPatientFinder], flow(openmrs.baseUrl), openmrs.credentials);
     const types = await helper.request().get('/chis/lookup/chis-openmrs-config/server/encountertypes').expect(200);
     assert.ok(types.body.some((option: any) => option.value === ENCOUNTER_TYPES.communityFollowUp && option.label === 'Community Follow-up'));
     const filtered = await helper.request().get('/chis/lookup/chis-openmrs-config/server/encountertypes?q=refer').expect(200);
@@ -98,7 +84,7 @@ describe('chis-openmrs-patient-finder and look-ups (against the OpenMRS sandbox)
   });
 
   it('a look-up with wrong credentials answers 502 with code auth', async () => {
-    await loadFlow([openmrsConfig, openmrsPatientFinder], flow(`${base}/openmrs`), { server: { username: USERNAME, password: 'wrong' } });
+    await loadFlow([openmrsConfig, openmrsPatientFinder], flow(openmrs.baseUrl), { server: { username: USERNAME, password: 'wrong' } });
     const response = await helper.request().get('/chis/lookup/chis-openmrs-config/server/test').expect(502);
     assert.equal(response.body.code, 'auth');
     assert.equal(JSON.stringify(response.body).includes('wrong'), false);

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { create } from '../../sandbox/openmrs';
 import { ATTRIBUTE_TYPES, PASSWORD, PROVIDER_ATTRIBUTE_TYPES, PROVIDERS, USERNAME } from '../../sandbox/openmrs/seed';
 import { HttpClient } from '../../nodes/core/http-client';
 import { OpenmrsClient, openmrsHttpOptions } from '../../nodes/openmrs/api/client';
@@ -14,17 +13,15 @@ import { restoreProviderAttributes, writeProvider } from '../../nodes/openmrs/ap
 import openmrsConfig from '../../nodes/openmrs/openmrs-config';
 import openmrsWriter from '../../nodes/openmrs/openmrs-writer';
 import { getTargetSchema } from '../../nodes/core/target-schemas';
-import { helper, loadFlow, unloadFlow } from '../support/node-helper';
+import { helper, loadFlow } from '../support/node-helper';
+import { openmrsConfigNode, useOpenmrsSandbox } from '../support/openmrs-sandbox';
 
-type Sandbox = ReturnType<typeof create>;
-
-const credentials = { server: { username: USERNAME, password: PASSWORD } };
 const REST = '/openmrs/ws/rest/v1';
 
 function flow(baseUrl: string): object[] {
   return [
     { id: 't', type: 'tab' },
-    { id: 'server', type: 'chis-openmrs-config', baseUrl, apiStyle: 'rest', sessionReuse: true, timeZone: 'Africa/Nairobi', maxAttempts: 4 },
+    openmrsConfigNode(baseUrl, { sessionReuse: true, timeZone: 'Africa/Nairobi', maxAttempts: 4 }),
     { id: 'w', type: 'chis-openmrs-writer', z: 't', server: 'server', operation: 'provider', wires: [['out']] },
     { id: 'out', type: 'helper', z: 't' },
     { id: 'c', type: 'catch', z: 't', wires: [['caught']] },
@@ -55,23 +52,14 @@ const jane = {
 
 describe('chis-openmrs-writer provider operation (against the OpenMRS sandbox)', function () {
   this.timeout(30_000);
-  let sandbox: Sandbox;
-  let base: string;
+  const openmrs = useOpenmrsSandbox();
 
-  const get = async (path: string): Promise<any> => (await request(base).get(`${REST}${path}`).auth(USERNAME, PASSWORD)).body;
+  const get = async (path: string): Promise<any> => (await request(openmrs.root).get(`${REST}${path}`).auth(USERNAME, PASSWORD)).body;
   const providersWith = async (identifier: string): Promise<any[]> => (await get(`/provider?identifier=${encodeURIComponent(identifier)}&v=full&includeAll=true`)).results;
-  const providerPosts = async (): Promise<number> => (await request(base).get('/_sandbox/requests?method=POST&path=/provider$')).body.length;
+  const providerPosts = async (): Promise<number> => (await request(openmrs.root).get('/_sandbox/requests?method=POST&path=/provider$')).body.length;
 
   beforeEach(async () => {
-    sandbox = create();
-    base = `http://127.0.0.1:${await sandbox.listen(0)}`;
-    await helper.startServer();
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
-  });
-  afterEach(async () => {
-    await unloadFlow();
-    await helper.stopServer();
-    await sandbox.close();
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
   });
 
   it('registers openmrs.provider as a target schema', () => {
@@ -128,7 +116,7 @@ describe('chis-openmrs-writer provider operation (against the OpenMRS sandbox)',
 
   const activeProviderAttributes = async (provider: string): Promise<Array<{ uuid: string; type: string; value: string }>> =>
     (await get(`/provider/${provider}/attribute?v=default`)).results.map((attribute: any) => ({ uuid: attribute.uuid, type: attribute.attributeType.uuid, value: attribute.value }));
-  const attributePosts = async (): Promise<number> => (await request(base).get('/_sandbox/requests?method=POST&path=/attribute')).body.length;
+  const attributePosts = async (): Promise<number> => (await request(openmrs.root).get('/_sandbox/requests?method=POST&path=/attribute')).body.length;
 
   it('creates a provider with its provider attributes (by type name) in one POST', async () => {
     const posts = await providerPosts();
@@ -172,7 +160,7 @@ describe('chis-openmrs-writer provider operation (against the OpenMRS sandbox)',
     assert.equal(again.msg.payload.action, 'unchanged');
     assert.equal(await attributePosts(), before + 2, 'the same message again writes nothing');
 
-    const client = new OpenmrsClient(new HttpClient(openmrsHttpOptions({ baseUrl: `${base}/openmrs`, system: 'openmrs', retry: { maxAttempts: 1 } }, { username: USERNAME, password: PASSWORD }, false)));
+    const client = new OpenmrsClient(new HttpClient(openmrsHttpOptions({ baseUrl: openmrs.baseUrl, system: 'openmrs', retry: { maxAttempts: 1 } }, { username: USERNAME, password: PASSWORD }, false)));
     // A server whose provider listing shows attributes as refs only: the writer reads them before comparing.
     const list = client.listAll.bind(client);
     client.listAll = (async (...args: Parameters<typeof list>) => (await list(...args)).map((found: any) => ({
@@ -211,7 +199,7 @@ describe('chis-openmrs-writer provider operation (against the OpenMRS sandbox)',
     });
     assert.deepEqual(results.map((result) => result.ok), [true, true], JSON.stringify(results.map((result) => result.msg.error)));
     assert.deepEqual(results.map((result) => result.msg.payload.action).sort(), ['created', 'updated']);
-    const creates = (await request(base).get('/_sandbox/requests?method=POST&path=/provider$')).body as Array<{ status: number }>;
+    const creates = (await request(openmrs.root).get('/_sandbox/requests?method=POST&path=/provider$')).body as Array<{ status: number }>;
     assert.deepEqual(creates.map((entry) => entry.status).sort(), [201, 400], 'the race happened: the second create was refused');
     const providers = await providersWith(jane.identifier);
     assert.equal(providers.length, 1);

@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { create } from '../../sandbox/openmrs';
 import { CONCEPTS, ENCOUNTER_TYPES, IDENTIFIER_TYPES, LOCATIONS, OPENMRS_IDS, PASSWORD, PATIENTS, USERNAME } from '../../sandbox/openmrs/seed';
 import openmrsConfig from '../../nodes/openmrs/openmrs-config';
 import openmrsWriter from '../../nodes/openmrs/openmrs-writer';
 import { helper, loadFlow, unloadFlow } from '../support/node-helper';
-
-type Sandbox = ReturnType<typeof create>;
-
-const credentials = { server: { username: USERNAME, password: PASSWORD } };
+import { openmrsConfigNode, useOpenmrsSandbox } from '../support/openmrs-sandbox';
 
 function flow(baseUrl: string, writer: Record<string, unknown> = {}, server: Record<string, unknown> = {}): object[] {
   return [
     { id: 't', type: 'tab' },
-    { id: 'server', type: 'chis-openmrs-config', baseUrl, apiStyle: 'rest', sessionReuse: true, timeZone: 'Africa/Nairobi', maxAttempts: 6, ...server },
+    openmrsConfigNode(baseUrl, { sessionReuse: true, timeZone: 'Africa/Nairobi', maxAttempts: 6, ...server }),
     { id: 'w', type: 'chis-openmrs-writer', z: 't', server: 'server', operation: 'encounter', wires: [['out']], ...writer },
     { id: 'out', type: 'helper', z: 't' },
     { id: 'c', type: 'catch', z: 't', wires: [['caught']] },
@@ -58,23 +54,12 @@ async function encountersOf(base: string, patient: string, type = ENCOUNTER_TYPE
 
 describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
   this.timeout(30_000);
-  let sandbox: Sandbox;
-  let base: string;
+  const openmrs = useOpenmrsSandbox();
 
-  beforeEach(async () => {
-    sandbox = create();
-    base = `http://127.0.0.1:${await sandbox.listen(0)}`;
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await unloadFlow();
-    await helper.stopServer();
-    await sandbox.close();
-  });
 
   it('creates an encounter with obs coerced to their concepts, and journals it', async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
-    const before = (await encountersOf(base, PATIENTS.amina)).length;
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
+    const before = (await encountersOf(openmrs.root, PATIENTS.amina)).length;
     const { ok, msg } = await write(visit('form-1'), { journal: [{ system: 'commcare', resource: 'case', id: 'x', action: 'updated' }] });
     assert.equal(ok, true, JSON.stringify(msg.error));
     assert.equal(msg.payload.patient, PATIENTS.amina);
@@ -82,7 +67,7 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
     assert.equal(msg.payload.obs.length, 5);
     assert.deepEqual(msg.journal.at(-1), { system: 'openmrs', resource: 'encounter', id: msg.payload.encounter, action: 'created', configId: 'server' });
     assert.equal(msg.journal.length, 2);
-    const after = await encountersOf(base, PATIENTS.amina);
+    const after = await encountersOf(openmrs.root, PATIENTS.amina);
     assert.equal(after.length, before + 1);
     const created = after.find((encounter) => encounter.uuid === msg.payload.encounter);
     assert.match(created.encounterDatetime, /^2024-05-01T06:30:00\.000\+0000$/);
@@ -92,43 +77,43 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
   });
 
   it('takes the default location from the message when it is typed msg, per message; an older writer keeps its fixed location', async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`, { location: 'site.location', locationType: 'msg' }), credentials);
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl, { location: 'site.location', locationType: 'msg' }), openmrs.credentials);
     const north = await write(visit('form-loc-1', { location: undefined }), { site: { location: LOCATIONS.northCatchment } });
     const south = await write(visit('form-loc-2', { location: undefined }), { site: { location: LOCATIONS.southCatchment } });
     assert.equal(north.ok && south.ok, true, JSON.stringify(north.msg.error ?? south.msg.error));
-    const encounters = await encountersOf(base, PATIENTS.amina);
+    const encounters = await encountersOf(openmrs.root, PATIENTS.amina);
     const locationOf = (uuid: string) => encounters.find((encounter) => encounter.uuid === uuid).location.uuid;
     assert.equal(locationOf(north.msg.payload.encounter), LOCATIONS.northCatchment);
     assert.equal(locationOf(south.msg.payload.encounter), LOCATIONS.southCatchment);
     await unloadFlow();
 
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`, { location: LOCATIONS.facility }), credentials);
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl, { location: LOCATIONS.facility }), openmrs.credentials);
     const fixed = await write(visit('form-loc-3', { location: undefined }), { site: { location: LOCATIONS.northCatchment } });
     assert.equal(fixed.ok, true, JSON.stringify(fixed.msg.error));
-    const after = await encountersOf(base, PATIENTS.amina);
+    const after = await encountersOf(openmrs.root, PATIENTS.amina);
     assert.equal(after.find((encounter) => encounter.uuid === fixed.msg.payload.encounter).location.uuid, LOCATIONS.facility);
   });
 
   it('a second identical message creates nothing new', async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
     const first = await write(visit('form-2'));
     const second = await write(visit('form-2'));
     assert.equal(first.ok && second.ok, true);
     assert.equal(second.msg.payload.action, 'existing');
     assert.equal(second.msg.payload.encounter, first.msg.payload.encounter);
     assert.deepEqual(second.msg.journal, []);
-    const encounters = await encountersOf(base, PATIENTS.amina);
+    const encounters = await encountersOf(openmrs.root, PATIENTS.amina);
     assert.equal(encounters.filter((encounter) => encounter.uuid === first.msg.payload.encounter).length, 1);
     assert.equal(encounters.filter((encounter) => encounter.obs.some((obs: any) => String(obs.comment ?? '').endsWith('[chis:form-2]'))).length, 1);
   });
 
   it('by patient uuid: the key check reads only encounters within a day of the message, narrowly, and a retry finds it', async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
     const byUuid = (key: string, encounterDatetime: string) => visit(key, { patientIdentifier: undefined, patient: PATIENTS.amina, encounterDatetime });
     // An encounter of the same type a week later carries another key: outside the window, never read.
     const later = await write(byUuid('form-window-later', '2024-05-08T09:30'));
     assert.equal(later.ok, true, later.msg.error?.message);
-    await request(base).delete('/_sandbox/requests');
+    await request(openmrs.root).delete('/_sandbox/requests');
     const first = await write(byUuid('form-window', '2024-05-01T09:30'));
     const retry = await write(byUuid('form-window', '2024-05-01T09:30'));
     assert.equal(first.ok && retry.ok, true);
@@ -136,7 +121,7 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
     assert.equal(retry.msg.payload.action, 'existing');
     assert.equal(retry.msg.payload.encounter, first.msg.payload.encounter);
     assert.deepEqual(retry.msg.payload.obs, first.msg.payload.obs);
-    const log = (await request(base).get('/_sandbox/requests').expect(200)).body as Array<{ method: string; path: string; query: string }>;
+    const log = (await request(openmrs.root).get('/_sandbox/requests').expect(200)).body as Array<{ method: string; path: string; query: string }>;
     const searches = log.filter((entry) => entry.method === 'GET' && /\/encounter$/.test(entry.path)).map((entry) => new URLSearchParams(entry.query));
     assert.equal(searches.length, 2);
     for (const search of searches) {
@@ -151,13 +136,13 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
     const unknown = await write(visit('form-window-unknown', { patientIdentifier: undefined, patient: '00000000-0000-4000-8000-000000000000' }));
     assert.equal(unknown.ok, false);
     assert.equal(unknown.msg.error.code, 'not-found');
-    assert.equal((await encountersOf(base, PATIENTS.amina)).filter((encounter) => encounter.obs.some((obs: any) => String(obs.comment ?? '').endsWith('[chis:form-window]'))).length, 1);
+    assert.equal((await encountersOf(openmrs.root, PATIENTS.amina)).filter((encounter) => encounter.obs.some((obs: any) => String(obs.comment ?? '').endsWith('[chis:form-window]'))).length, 1);
   });
 
   it('with 30% of requests failing 503 and a 429 with Retry-After, still one encounter per message', async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
-    await request(base).post('/_sandbox/faults').send({ path: '/encounter$', method: 'POST', status: 429, retryAfter: 1, count: 1 }).expect(201);
-    await request(base).post('/_sandbox/faults').send({ path: '/ws/rest/v1/', rate: 0.3, status: 503 }).expect(201);
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
+    await request(openmrs.root).post('/_sandbox/faults').send({ path: '/encounter$', method: 'POST', status: 429, retryAfter: 1, count: 1 }).expect(201);
+    await request(openmrs.root).post('/_sandbox/faults').send({ path: '/ws/rest/v1/', rate: 0.3, status: 503 }).expect(201);
     const keys = Array.from({ length: 8 }, (_, index) => `flaky-${index}`);
     for (const key of keys) {
       // What a flow's retry does: re-send the message until it goes through.
@@ -168,27 +153,27 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
       }
       assert.equal(result.ok, true, result.msg.error?.message);
     }
-    await request(base).delete('/_sandbox/faults').expect(200);
-    const encounters = await encountersOf(base, PATIENTS.amina);
+    await request(openmrs.root).delete('/_sandbox/faults').expect(200);
+    const encounters = await encountersOf(openmrs.root, PATIENTS.amina);
     for (const key of keys) {
       assert.equal(encounters.filter((encounter) => encounter.obs.some((obs: any) => String(obs.comment ?? '').endsWith(`[chis:${key}]`))).length, 1, key);
     }
-    const log = await request(base).get('/_sandbox/requests').expect(200);
+    const log = await request(openmrs.root).get('/_sandbox/requests').expect(200);
     assert.ok(JSON.stringify(log.body).includes('429'));
   });
 
   it('an unknown patient is not-found at the Catch node, and nothing is written', async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
-    await request(base).delete('/_sandbox/requests');
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
+    await request(openmrs.root).delete('/_sandbox/requests');
     const { ok, msg } = await write(visit('form-3', { patientIdentifier: { identifier: 'NOPE-1', identifierType: 'OpenMRS ID' } }));
     assert.equal(ok, false);
     assert.equal(msg.error.code, 'not-found');
-    const log = await request(base).get('/_sandbox/requests').expect(200);
+    const log = await request(openmrs.root).get('/_sandbox/requests').expect(200);
     assert.equal(JSON.stringify(log.body).includes('"POST"'), false);
   });
 
   it('rejects a value that does not fit its question with bad-input naming the question', async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
     const bad = visit('form-4');
     (bad.obs as any[])[0] = { concept: CONCEPTS.weight, value: 'heavy' };
     const { ok, msg } = await write(bad);
@@ -201,7 +186,7 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
   });
 
   it('creates a patient, then updates only what changed, journaling the previous values', async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`, { operation: 'patient', location: LOCATIONS.facility }), credentials);
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl, { operation: 'patient', location: LOCATIONS.facility }), openmrs.credentials);
     const patient = {
       identifiers: [{ identifier: 'cc-case-77', identifierType: 'CommCare Case ID' }],
       givenName: 'Neema', familyName: 'Wekesa', gender: 'F', birthdate: '2019-02-03',
@@ -220,13 +205,13 @@ describe('chis-openmrs-writer node (against the OpenMRS sandbox)', function () {
     assert.equal(entry.action, 'updated');
     assert.equal(entry.before.name.familyName, 'Wekesa');
     assert.equal(Object.values(entry.before.attributes)[0], '+254712000077');
-    const read = await request(base).get(`/openmrs/ws/rest/v1/patient/${created.msg.payload.patient}?v=full`).auth(USERNAME, PASSWORD);
+    const read = await request(openmrs.root).get(`/openmrs/ws/rest/v1/patient/${created.msg.payload.patient}?v=full`).auth(USERNAME, PASSWORD);
     assert.equal(read.body.person.preferredName.familyName, 'Wekesa-Otieno');
     assert.equal(read.body.identifiers[0].identifierType.uuid, IDENTIFIER_TYPES.commcareCaseId);
   });
 
   it('creates obs alone, once per key', async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`, { operation: 'obs' }), credentials);
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl, { operation: 'obs' }), openmrs.credentials);
     const payload = { patient: PATIENTS.baraka, obsDatetime: '2024-05-02T08:00:00+03:00', idempotencyKey: 'sms-9', obs: [{ concept: CONCEPTS.weight, value: 80 }, { concept: CONCEPTS.reachableByPhone, value: true }] };
     const first = await write(payload);
     assert.equal(first.ok, true, first.msg.error?.message);

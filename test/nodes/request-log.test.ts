@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { create } from '../../sandbox/openmrs';
 import { CONCEPTS, LOCATIONS, OPENMRS_IDS, PASSWORD, USERNAME } from '../../sandbox/openmrs/seed';
 import request from 'supertest';
 import { currentRequestLog } from '../../nodes/core/request-log';
@@ -11,16 +10,15 @@ import formReceiver from '../../nodes/commcare/commcare-form-receiver';
 import openmrsConfig from '../../nodes/openmrs/openmrs-config';
 import openmrsWriter from '../../nodes/openmrs/openmrs-writer';
 import { currentUserDir, helper, httpNode, loadFlow, unloadFlow } from '../support/node-helper';
+import { openmrsConfigNode, useOpenmrsSandbox } from '../support/openmrs-sandbox';
 
-type Sandbox = ReturnType<typeof create>;
-
-const credentials = { server: { username: USERNAME, password: PASSWORD } };
+const SERVER_SETTINGS = { sessionReuse: true, timeZone: 'Africa/Nairobi', maxAttempts: 3 };
 const ENTRY_KEYS = ['id', 'time', 'system', 'method', 'url', 'status', 'durationMs', 'correlationId', 'requestBody', 'responseBody', 'error'];
 
 function flow(baseUrl: string): object[] {
   return [
     { id: 't', type: 'tab' },
-    { id: 'server', type: 'chis-openmrs-config', baseUrl, apiStyle: 'rest', sessionReuse: true, timeZone: 'Africa/Nairobi', maxAttempts: 3 },
+    openmrsConfigNode(baseUrl, SERVER_SETTINGS),
     { id: 'w', type: 'chis-openmrs-writer', z: 't', server: 'server', operation: 'encounter', wires: [['out']] },
     { id: 'out', type: 'helper', z: 't' },
     { id: 'c', type: 'catch', z: 't', wires: [['caught']] },
@@ -57,22 +55,11 @@ const withLogSettings = (settings: Record<string, unknown>) => (RED: any) => {
 
 describe('request log in a runtime (OpenMRS writer against the sandbox)', function () {
   this.timeout(30_000);
-  let sandbox: Sandbox;
-  let base: string;
+  const openmrs = useOpenmrsSandbox();
 
-  beforeEach(async () => {
-    sandbox = create();
-    base = `http://127.0.0.1:${await sandbox.listen(0)}`;
-    await helper.startServer();
-  });
-  afterEach(async () => {
-    await unloadFlow();
-    await helper.stopServer();
-    await sandbox.close();
-  });
 
   it("records the writer's calls under the message's correlation id, serves them, and stores no credential", async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
     const { ok, msg } = await write({ payload: visit('form-rl-1'), correlationId: 'form-rl-1' });
     assert.equal(ok, true, JSON.stringify(msg.error));
 
@@ -132,11 +119,11 @@ describe('request log in a runtime (OpenMRS writer against the sandbox)', functi
       { id: 'auth', type: 'chis-receiver-auth', mode: 'basic' },
       { id: 'rx', type: 'chis-commcare-form-receiver', z: 't', path: '/rl/forms', auth: 'auth', xmlns: [xmlns], appId: '', receiptTimeoutMs: 5000, wires: [['map']] },
       { id: 'map', type: 'rl-test-to-visit', z: 't', wires: [['w']] },
-      { id: 'server', type: 'chis-openmrs-config', baseUrl: `${base}/openmrs`, apiStyle: 'rest', sessionReuse: true, timeZone: 'Africa/Nairobi', maxAttempts: 3 },
+      openmrs.config(SERVER_SETTINGS),
       { id: 'w', type: 'chis-openmrs-writer', z: 't', server: 'server', operation: 'encounter', wires: [['ok', 'out']] },
       { id: 'ok', type: 'chis-receipt', z: 't', outcome: 'auto', wires: [] },
       { id: 'out', type: 'helper', z: 't' },
-    ], { ...credentials, auth: { username: 'hq', password: 'forward-secret' } });
+    ], { ...openmrs.credentials, auth: { username: 'hq', password: 'forward-secret' } });
     const written = new Promise<any>((resolve) => helper.getNode('out').once('input', resolve));
     const formId = 'a3c9e1f0-form-request-log';
     await request(httpNode()).post('/rl/forms').auth('hq', 'forward-secret').set('Content-Type', 'application/json')
@@ -148,8 +135,8 @@ describe('request log in a runtime (OpenMRS writer against the sandbox)', functi
   });
 
   it('records each retry attempt, finds the failed one by status class, and applies the body size setting', async () => {
-    await loadFlow([withLogSettings({ maxBodyBytes: 40 }), openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
-    const faults = await fetch(`${base}/_sandbox/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: '/encounter$', method: 'POST', status: 503, count: 1 }) });
+    await loadFlow([withLogSettings({ maxBodyBytes: 40 }), openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
+    const faults = await fetch(`${openmrs.root}/_sandbox/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ path: '/encounter$', method: 'POST', status: 503, count: 1 }) });
     assert.equal(faults.status, 201);
     const { ok, msg } = await write({ payload: visit('form-rl-3'), correlationId: 'form-rl-3' });
     assert.equal(ok, true, JSON.stringify(msg.error));
@@ -165,7 +152,7 @@ describe('request log in a runtime (OpenMRS writer against the sandbox)', functi
   });
 
   it('closes the log when the runtime stops, and serves nothing when disabled', async () => {
-    await loadFlow([openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    await loadFlow([openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
     const log = currentRequestLog();
     assert.ok(log);
     await write({ payload: visit('form-rl-4'), correlationId: 'form-rl-4' });
@@ -174,7 +161,7 @@ describe('request log in a runtime (OpenMRS writer against the sandbox)', functi
     assert.equal(currentRequestLog(), undefined, 'closed with the flows');
     assert.ok(fs.existsSync(file) === false, 'the test userDir is gone and was not recreated');
 
-    await loadFlow([withLogSettings({ enabled: false }), openmrsConfig, openmrsWriter], flow(`${base}/openmrs`), credentials);
+    await loadFlow([withLogSettings({ enabled: false }), openmrsConfig, openmrsWriter], flow(openmrs.baseUrl), openmrs.credentials);
     assert.equal(currentRequestLog(), undefined);
     await write({ payload: visit('form-rl-5'), correlationId: 'form-rl-5' });
     assert.deepEqual((await helper.request().get('/chis/request-log').query({ correlationId: 'form-rl-5' }).expect(200)).body, { entries: [] });
