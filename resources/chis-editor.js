@@ -75,6 +75,18 @@
   }
 
   /**
+   * `typedLookup` bound to one dialog's server: what each writer's dialog would otherwise define
+   * for itself. The returned function takes (field, list, params) like `typedLookup`'s last ones.
+   * @param {() => string} configId returns the selected config node id (read at each look-up)
+   * @param {string} configType e.g. 'chis-openmrs-config'
+   */
+  function typedLookups(configId, configType) {
+    return function (field, list, params) {
+      typedLookup(field, configId, configType, list, params);
+    };
+  }
+
+  /**
    * A source's checkpoint setting: the confirm-timeout row (`.chis-confirm-timeout-row`) only
    * matters, so only shows, while `#node-input-checkpointAfter` is 'confirm' (not 'emit').
    */
@@ -257,5 +269,5 @@
   }
 
   window.CHIS = window.CHIS || {};
-  window.CHIS.editor = { lookup: lookup, typedLookup: typedLookup, confirmTimeoutToggle: confirmTimeoutToggle, connectionRows: connectionRows, migrate: migrate };
+  window.CHIS.editor = { lookup: lookup, typedLookup: typedLookup, typedLookups: typedLookups, confirmTimeoutToggle: confirmTimeoutToggle, connectionRows: connectionRows, migrate: migrate };
 })();

@@ -343,22 +343,31 @@ describe(`the editor in Chromium, on Node-RED ${nodeRedVersion()}`, function () 
     });
 
     it('keeps the typed inputs of the look-up and task dialogs with their own kinds', async () => {
-      const expected: Record<string, { field: string; types: string[] }> = {
+      const anyKind = ['str', 'msg', 'flow', 'global', 'env', 'jsonata'];
+      // lookup: the server's values are offered on the typed input's text box while its kind is text.
+      const expected: Record<string, { field: string; types: string[]; lookup?: boolean }> = {
         'chis-cht-contact-lookup': { field: 'value', types: ['msg', 'flow', 'global', 'str', 'jsonata'] },
         'chis-openmrs-patient-read': { field: 'value', types: ['msg', 'flow', 'global', 'str', 'jsonata'] },
         'chis-fhir-task': { field: 'businessStatus', types: ['str', 'msg'] },
+        'chis-commcare-case-lookup': { field: 'idProperty', types: ['msg', 'flow', 'global', 'env', 'jsonata', 'str'] },
+        'chis-commcare-lookup-table-writer': { field: 'table', types: anyKind },
+        'chis-fhir-writer': { field: 'criteria', types: anyKind },
+        'chis-cht-record-writer': { field: 'form', types: anyKind, lookup: true },
       };
-      for (const [type, { field, types }] of Object.entries(expected)) {
+      for (const [type, { field, types, lookup }] of Object.entries(expected)) {
         const seen = await inDialogOf(type, () => page.evaluate((name) => {
           const $input = (window as any).$(`#node-input-${name}`);
           return {
             types: $input.typedInput('instance').typeList.map((option: { value: string }) => option.value) as string[],
             type: $input.typedInput('type') as string,
             typeField: (document.querySelector(`#node-input-${name}Type`) as HTMLInputElement).value,
+            list: document.querySelector(`#node-input-${name}-text`)?.getAttribute('list') ?? null,
           };
         }, field));
         assert.deepEqual(seen.types, types, `${type}: the kinds ${field} can come from`);
         assert.equal(seen.type, seen.typeField, `${type}: the typed input keeps its kind in ${field}Type`);
+        const offered = lookup && seen.type === 'str' ? `node-input-${field}-text-options` : null;
+        assert.equal(seen.list, offered, `${type}: ${field} ${lookup ? 'offers the server\'s values while typed as text' : 'has no look-up'}`);
       }
       assert.deepEqual(problems, []);
     });
