@@ -117,6 +117,10 @@ export class ActivityStatus {
       this.closed = true;
       clearTimeout(this.pending);
     });
+    // "ready" from the deploy on, not a blank until the first message; a node that finds a
+    // problem in its settings shows that right after, over this. Outside the rate limit, so
+    // the first message's "sending" shows at once.
+    this.node.status({ fill: 'green', shape: 'dot', text: 'ready' });
   }
 
   begin(): void {
