@@ -200,8 +200,11 @@ describe(`the editor in Chromium, on Node-RED ${nodeRedVersion()}`, function () 
         if (value !== node[key]) await page.locator(`#node-config-input-${key}`).fill(String(value));
       }
       for (const [key, value] of Object.entries(DEMO_CREDENTIALS[node.id] ?? DEMO_CREDENTIALS[node.type] ?? {})) {
+        // Rows of other auth modes stay hidden; the dialog may still be showing the mode's rows,
+        // so wait briefly rather than read visibility once (a missed password was a 401 later).
         const input = page.locator(`#node-config-input-${key}`);
-        if (await input.isVisible()) await input.fill(value);
+        const shown = await input.waitFor({ state: 'visible', timeout: 2_000 }).then(() => true, () => false);
+        if (shown) await input.fill(value);
       }
       await page.locator('#node-config-dialog-ok').click();
       await page.locator('#node-config-dialog-ok').waitFor({ state: 'detached' });
