@@ -149,6 +149,20 @@ function forPerson(requests: RecordedRequest[], from: { caseId: string; patient:
   return requests.map((request) => ({ ...request, path: swap(request.path), body: request.body === undefined ? undefined : JSON.parse(swap(JSON.stringify(request.body))) }));
 }
 
+/**
+ * The writer gives each create a uuid derived from the message's idempotency key, so replaying the
+ * probe's body as recorded would be a duplicate-uuid 400: each replayed message gets its own.
+ */
+function withFreshUuids(requests: RecordedRequest[]): RecordedRequest[] {
+  return requests.map((request) => {
+    if (request.method !== 'POST' || request.body === undefined) return request;
+    let text = JSON.stringify(request.body);
+    const assigned = new Set([...text.matchAll(/"uuid":"([0-9a-f-]{36})"/g)].map((match) => match[1]));
+    for (const uuid of assigned) text = text.split(uuid).join(randomUUID());
+    return { ...request, body: JSON.parse(text) };
+  });
+}
+
 export async function encounterScenario(env: BenchEnv, fixture: EncounterFixture, options: ScenarioOptions): Promise<Measurement & { perMessage: RecordedRequest[] }> {
   await env.setLatency(options.latencyMs);
   await driveEncounters(env, fixture, Math.min(50, options.count)); // warm-up: sessions, metadata caches, JIT
@@ -157,7 +171,7 @@ export async function encounterScenario(env: BenchEnv, fixture: EncounterFixture
   await until(async () => (await countRequests(env, 'openmrs', ENCOUNTER_CREATED)) >= 1, 30_000, 20);
   const perMessage = await recorded(env, ['commcare', 'openmrs']);
   const perPerson = fixture.people.map((person) => forPerson(perMessage, fixture.people[0], person));
-  const perIndex = (index: number): RecordedRequest[] => perPerson[index % perPerson.length];
+  const perIndex = (index: number): RecordedRequest[] => withFreshUuids(perPerson[index % perPerson.length]);
   env.resetPeakRss();
   const ours = await driveEncounters(env, fixture, options.count);
   const peakRssMb = env.peakRssMb();
