@@ -79,7 +79,9 @@ export class BenchEnv {
       fs.writeFileSync(nodeBinary, `#!/bin/sh\nexec "${process.execPath}" ${flags.join(' ')} "$@"\n`, { mode: 0o755 });
     }
     try {
-      env.runtime = await startNodeRed({ userDir: env.userDir, port: await freePort(), nodeBinary, echo: process.env.CHIS_BENCH_ECHO === '1' });
+      // CHIS_NODE_RED_DIR: another Node-RED (npm test's node-red 5 pass runs the bench smoke test on it).
+      const redJs = process.env.CHIS_NODE_RED_DIR ? path.join(process.env.CHIS_NODE_RED_DIR, 'red.js') : undefined;
+      env.runtime = await startNodeRed({ userDir: env.userDir, port: await freePort(), nodeBinary, redJs, echo: process.env.CHIS_BENCH_ECHO === '1' });
     } catch (error) {
       await env.stop();
       throw error;

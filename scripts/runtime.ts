@@ -29,9 +29,14 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** Echo Node-RED's log lines to this process's stdout. */
   echo?: boolean;
+  /** Flags for Node-RED's node, e.g. a heap cap. */
+  nodeFlags?: string[];
   /** Link this project into the userDir (default); false when the package was installed there. */
   linkPackage?: boolean;
 }
+
+/** What the demo, and the README for deployments with long outbox backlogs, start Node-RED with. */
+export const RECOMMENDED_HEAP_FLAG = '--max-old-space-size=256';
 
 export const DEFAULT_RED_JS = path.join(PROJECT_ROOT, 'node_modules', 'node-red', 'red.js');
 
@@ -154,6 +159,7 @@ export async function startNodeRed(options: RuntimeOptions): Promise<NodeRedProc
   const host = options.host ?? '127.0.0.1';
   prepareUserDir(options.userDir, { port: options.port, host, linkPackage: options.linkPackage });
   const child = spawn(options.nodeBinary ?? process.execPath, [
+    ...(options.nodeFlags ?? []),
     options.redJs ?? DEFAULT_RED_JS,
     '--userDir', options.userDir,
     '--settings', path.join(options.userDir, 'settings.js'),
