@@ -4,10 +4,11 @@
  * people by a unique attribute, and answers each message with its own success or error.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { IntegrationError } from '../core/errors';
+import { IntegrationError, badInput } from '../core/errors';
 import { type JournalEntry, recordInJournal } from '../core/journal';
 import { ActivityStatus, handleInput, registerNodeType } from '../core/node-kit';
 import { compileValidator } from '../core/schema';
+import { typedSetting } from '../core/typed-value';
 import { Batcher } from './api/batcher';
 import type { AtomicMode } from './api/client';
 import { registerDhis2Schemas, TRACKER_SCHEMA } from './api/schemas';
@@ -21,6 +22,9 @@ interface TrackerWriterDef extends NodeDef {
   uniqueAttribute?: string;
   batchSize?: number | string;
   batchWaitMs?: number | string;
+  /** Where new objects' UIDs come from (e.g. msg.correlationId, the form id); empty: random. */
+  uidKey?: string;
+  uidKeyType?: string;
 }
 
 type WriterMsg = NodeMessage & { journal?: JournalEntry[] };
@@ -43,6 +47,8 @@ export default function register(RED: NodeAPI): void {
       return;
     }
     const atomicMode: AtomicMode = def.atomicMode === 'ALL' ? 'ALL' : 'OBJECT';
+    const uidKey = typedSetting(RED, this, 'uidKey', def.uidKey, def.uidKeyType);
+    const uidKeys = new WeakMap<TrackerPayload, string>();
     const closing = new AbortController();
     const batcher = new Batcher<TrackerPayload, TrackerOutcome>({
       maxSize: positive(def.batchSize, 50),
@@ -53,6 +59,7 @@ export default function register(RED: NodeAPI): void {
           uniqueAttribute: def.uniqueAttribute || undefined,
           configId: server.id,
           signal: closing.signal,
+          uidKeyOf: (payload) => uidKeys.get(payload),
         });
         return outcomes.map((outcome) => ('defer' in outcome ? { defer: true as const } : { value: outcome }));
       },
@@ -69,6 +76,10 @@ export default function register(RED: NodeAPI): void {
       status.begin();
       try {
         const payload = validate(msg.payload);
+        const key = await uidKey.text(msg);
+        // The same key for every message would give them all the same UIDs: one event, rewritten.
+        if (key && uidKey.fixed) throw badInput('UIDs from: a fixed text would give every message the same UIDs; use a message property such as msg.correlationId (the form id)', 'uidKey');
+        if (key) uidKeys.set(payload, key);
         const outcome = await batcher.submit(payload);
         if ('defer' in outcome) throw new IntegrationError('dhis2: message could not be placed in a batch', { code: 'remote-error', system: 'dhis2' });
         // Written objects go into the journal even when the message fails: a rollback must see them.

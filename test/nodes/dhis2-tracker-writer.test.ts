@@ -179,6 +179,35 @@ describe('chis-dhis2-tracker-writer node (against the DHIS2 sandbox)', function 
     assert.equal(found[0].enrollments[0].events.length, 1);
   });
 
+  it('UIDs from msg.correlationId: the same form delivered again as a new message updates its event instead of adding one', async () => {
+    await loadFlow([dhis2Config, trackerWriter], flow(base, { uniqueAttribute: ATTRIBUTE_COMMCARE_CASE_ID, uidKey: 'correlationId', uidKeyType: 'msg' }), credentials);
+    const send = (payload: unknown, correlationId: string): Promise<{ ok: boolean; msg: any }> => new Promise((resolve) => {
+      helper.getNode('out').once('input', (msg: any) => resolve({ ok: true, msg }));
+      helper.getNode('caught').once('input', (msg: any) => resolve({ ok: false, msg }));
+      helper.getNode('w').receive({ payload, correlationId });
+    });
+    const first = await send(newPerson(SEEDED_COMMCARE_CASE_ID, '57'), 'form-uid-key-1');
+    assert.ok(first.ok, first.msg.error?.message);
+    // A fresh copy of the form, as a re-delivery brings it: no UIDs in it.
+    const again = await send(newPerson(SEEDED_COMMCARE_CASE_ID, '58'), 'form-uid-key-1');
+    assert.ok(again.ok, again.msg.error?.message);
+    assert.deepEqual(again.msg.payload.events, first.msg.payload.events, 'the same event UID');
+    const other = await send(newPerson(SEEDED_COMMCARE_CASE_ID, '59'), 'form-uid-key-2');
+    assert.notDeepEqual(other.msg.payload.events, first.msg.payload.events, 'another form, another event');
+    assert.equal((await byCaseId(SEEDED_COMMCARE_CASE_ID))[0].enrollments[0].events.length, 3, 'the seeded visit and one per form');
+    const event = await api(`tracker/events/${first.msg.payload.events[0]}?fields=event,dataValues`);
+    assert.equal(event.dataValues.find((value: any) => value.dataElement === DATA_ELEMENT_VISIT_WEIGHT).value, '58', 'the re-delivered form updated its event');
+  });
+
+  it('refuses "UIDs from" fixed text, which would give every message the same UIDs', async () => {
+    await loadFlow([dhis2Config, trackerWriter], flow(base, { uidKey: 'same-for-all', uidKeyType: 'str' }), credentials);
+    const { ok, msg } = await write(newPerson('fixed-key'));
+    assert.equal(ok, false);
+    assert.equal(msg.error.code, 'bad-input');
+    assert.match(msg.error.message, /fixed text/);
+    assert.equal((await byCaseId('fixed-key')).length, 0, 'nothing written');
+  });
+
   it('finds an existing tracked entity by its unique attribute and adds the visit to its active enrollment', async () => {
     await loadFlow([dhis2Config, trackerWriter], flow(base, { uniqueAttribute: ATTRIBUTE_COMMCARE_CASE_ID }), credentials);
     const { ok, msg } = await write(newPerson(SEEDED_COMMCARE_CASE_ID));

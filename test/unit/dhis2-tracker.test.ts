@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { Dhis2Client } from '../../nodes/dhis2/api/client';
 import { prepareMessage, toLegacy, writeTrackerBatch } from '../../nodes/dhis2/api/tracker';
 import { Batcher } from '../../nodes/dhis2/api/batcher';
-import { isUid } from '../../nodes/dhis2/api/uid';
+import { isUid, uidFromKey } from '../../nodes/dhis2/api/uid';
 import { requireSamples, sampleJson } from '../support/samples';
 
 const TET = 'nEenWmSyUEp';
@@ -44,6 +44,30 @@ describe('dhis2 tracker payloads', () => {
     const again = prepareMessage(payload, new Map());
     assert.deepEqual(again.objects.map((o) => o.uid), prepared.objects.map((o) => o.uid));
     assert.deepEqual(again.objects.map((o) => o.origin), ['unknown', 'unknown', 'unknown']);
+  });
+
+  it('derives UIDs from a key: a fresh copy of the same message names the same objects, another key others', () => {
+    const message = (): any => ({ trackedEntities: [{ trackedEntityType: TET, orgUnit: OU, enrollments: [{ program: 'IpHINAT79UW', orgUnit: OU, enrolledAt: '2024-01-01', events: [{ programStage: 'A03MvHHogjR', orgUnit: OU }, { programStage: 'A03MvHHogjR', orgUnit: OU, notes: [{ value: 'x' }] }] }] }] });
+    const first = prepareMessage(message(), new Map(), 'form-1');
+    const again = prepareMessage(message(), new Map(), 'form-1');
+    const other = prepareMessage(message(), new Map(), 'form-2');
+    const uids = (prepared: ReturnType<typeof prepareMessage>): string[] => prepared.objects.map((object) => object.uid);
+    assert.deepEqual(uids(again), uids(first));
+    assert.ok(uids(first).every(isUid));
+    assert.equal(new Set(uids(first)).size, 4, 'each object its own UID');
+    assert.ok(uids(other).every((uid) => !uids(first).includes(uid)));
+    // It may exist already (a re-delivery): not "new", so a rollback only deletes what the import created.
+    assert.deepEqual(first.objects.map((object) => object.origin), ['unknown', 'unknown', 'unknown', 'unknown']);
+    const noteOf = (prepared: ReturnType<typeof prepareMessage>): unknown => (prepared.flat.events[1] as { notes: Array<{ note: string }> }).notes[0].note;
+    assert.equal(noteOf(again), noteOf(first));
+  });
+
+  it('uidFromKey: a valid UID, the same for the same key', () => {
+    for (const key of ['', 'a', 'form-1|msg.payload.events[0].event', 'ü'.repeat(1000)]) {
+      assert.ok(isUid(uidFromKey(key)), key);
+      assert.equal(uidFromKey(key), uidFromKey(key));
+    }
+    assert.notEqual(uidFromKey('form-1'), uidFromKey('form-2'));
   });
 
   it('reuses a found tracked entity and its active enrollment', () => {

@@ -8,7 +8,7 @@ import type { JournalEntry } from '../../core/journal';
 import type { AtomicMode, Dhis2Client, FoundTrackedEntity } from './client';
 import { describeErrorReport, describeLegacySummary, importReportErrors, walkImportSummaries, type LegacySummaryNode } from './errors';
 import type { Attribute, ImportReport, Json, TrackedEntity, TrackerEnrollment, TrackerErrorReport, TrackerEvent, TrackerPayload, TrackerType } from './types';
-import { generateUid, isUid } from './uid';
+import { generateUid, isUid, uidFromKey } from './uid';
 
 export type ObjectKind = 'trackedEntity' | 'enrollment' | 'event';
 
@@ -21,6 +21,11 @@ export interface TrackerWriteSettings {
   /** The config node's id, recorded in journal entries so a rollback uses the same server. */
   configId: string;
   signal?: AbortSignal;
+  /**
+   * The key a message's new objects take their UIDs from (e.g. the source form's id), so that a
+   * re-delivered message names the same objects; without one, new UIDs are random.
+   */
+  uidKeyOf?: (payload: TrackerPayload) => string | undefined;
 }
 
 export interface ObjectResult {
@@ -71,20 +76,26 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
 const list = <T extends Json>(value: unknown): T[] => (Array.isArray(value) ? (value.filter(isObject) as T[]) : []);
 const keyOf = (type: TrackerType, uid: string): string => `${type}:${uid}`;
 
-/** The UID an object carries, or a new one written into it (so a re-sent message carries it too). */
-function ensureUid(object: Json, field: string, where: string): { uid: string; generated: boolean } {
+/**
+ * The UID an object carries, or a new one written into it (so a re-sent message carries it too).
+ * With a key the UID is derived from it and the object's place in the message; such an object
+ * may already exist (the message was delivered before), so it does not count as generated.
+ */
+function ensureUid(object: Json, field: string, where: string, uidKey?: string): { uid: string; generated: boolean } {
   const current = object[field];
   if (current === undefined || current === null || current === '') {
-    const uid = generateUid();
+    const uid = uidKey ? uidFromKey(`${uidKey}|${where}.${field}`) : generateUid();
     object[field] = uid;
-    return { uid, generated: true };
+    return { uid, generated: !uidKey };
   }
   if (!isUid(current)) throw badInput(`${where}.${field} is not a DHIS2 UID (11 letters and digits, a letter first)`, `${where}.${field}`);
   return { uid: current, generated: false };
 }
 
-function ensureNoteUids(object: Json): void {
-  for (const note of list(object.notes)) if (!note.note) note.note = generateUid();
+function ensureNoteUids(object: Json, where: string, uidKey?: string): void {
+  list(object.notes).forEach((note, index) => {
+    if (!note.note) note.note = uidKey ? uidFromKey(`${uidKey}|${where}.notes[${index}]`) : generateUid();
+  });
 }
 
 /** The value of `attribute` in a tracked entity or its nested enrollments. */
@@ -106,15 +117,15 @@ function mergeAttributes(base: Attribute[], extra: Attribute[]): Attribute[] {
  * UIDs are written into `payload` itself; a found tracked entity's UID is not (the look-up
  * finds it again on a retry).
  */
-export function prepareMessage(payload: TrackerPayload, found: Map<TrackedEntity, FoundTrackedEntity>): PreparedMessage {
+export function prepareMessage(payload: TrackerPayload, found: Map<TrackedEntity, FoundTrackedEntity>, uidKey?: string): PreparedMessage {
   const flat: FlatPayload = { trackedEntities: [], enrollments: [], events: [] };
   const objects: PlannedObject[] = [];
   const foundByUid = new Map<string, FoundTrackedEntity>();
   const origin = (generated: boolean): Origin => (generated ? 'new' : 'unknown');
 
   const addEvent = (event: TrackerEvent, where: string, enrollment?: { uid: string; program?: string; trackedEntity?: string }): void => {
-    const { uid, generated } = ensureUid(event, 'event', where);
-    ensureNoteUids(event);
+    const { uid, generated } = ensureUid(event, 'event', where, uidKey);
+    ensureNoteUids(event, where, uidKey);
     const copy: TrackerEvent = { ...event };
     if (enrollment) {
       copy.enrollment = enrollment.uid;
@@ -137,8 +148,8 @@ export function prepareMessage(payload: TrackerPayload, found: Map<TrackedEntity
       events.forEach((event, index) => addEvent(event, `${where}.events[${index}]`, { uid: reusable.enrollment, program: reusable.program, trackedEntity }));
       return;
     }
-    const { uid, generated } = ensureUid(enrollment, 'enrollment', where);
-    ensureNoteUids(enrollment);
+    const { uid, generated } = ensureUid(enrollment, 'enrollment', where, uidKey);
+    ensureNoteUids(enrollment, where, uidKey);
     const { events: _nested, ...copy } = enrollment;
     if (trackedEntity) copy.trackedEntity = trackedEntity;
     flat.enrollments.push(copy);
@@ -160,7 +171,7 @@ export function prepareMessage(payload: TrackerPayload, found: Map<TrackedEntity
       foundByUid.set(uid, existing);
       planned = { type: 'trackedEntity', uid, origin: 'existing', before: { orgUnit: existing.orgUnit, trackedEntityType: existing.trackedEntityType ?? entity.trackedEntityType, attributes: existing.attributes } };
     } else {
-      const assigned = ensureUid(entity, 'trackedEntity', where);
+      const assigned = ensureUid(entity, 'trackedEntity', where, uidKey);
       uid = assigned.uid;
       copy.trackedEntity = uid;
       planned = { type: 'trackedEntity', uid, origin: origin(assigned.generated) };
@@ -511,7 +522,7 @@ export async function writeTrackerBatch(client: Dhis2Client, payloads: TrackerPa
     if (item.outcome) continue;
     try {
       await attachActiveEnrollments(client, item.payload, settings.signal);
-      item.prepared = prepareMessage(item.payload, found.get(item) ?? new Map());
+      item.prepared = prepareMessage(item.payload, found.get(item) ?? new Map(), settings.uidKeyOf?.(item.payload));
     } catch (error) {
       if (!isIntegrationError(error) || error.code !== 'bad-input' && error.code !== 'not-found') throw error;
       item.outcome = { error, journal: [] };

@@ -2,7 +2,7 @@
  * DHIS2 identifiers. A client that names its objects before sending them makes a retried import
  * an update of what the first attempt may already have stored, instead of a second copy.
  */
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const ALPHANUMERIC = `${LETTERS}0123456789`;
@@ -18,5 +18,16 @@ export function isUid(value: unknown): value is string {
 export function generateUid(): string {
   let uid = LETTERS[randomInt(LETTERS.length)];
   for (let index = 1; index < UID_LENGTH; index += 1) uid += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
+  return uid;
+}
+
+/**
+ * The same UID for the same key, every time: an object named from the source record's id (a
+ * CommCare form id, say) is updated, not duplicated, when that record is delivered again.
+ */
+export function uidFromKey(key: string): string {
+  const bytes = createHash('sha256').update(key).digest();
+  let uid = LETTERS[bytes[0] % LETTERS.length];
+  for (let index = 1; index < UID_LENGTH; index += 1) uid += ALPHANUMERIC[bytes[index] % ALPHANUMERIC.length];
   return uid;
 }
