@@ -42,6 +42,11 @@ export class BenchEnv {
   /** One client per system for setup, checks and the raw limit. */
   readonly raw = {} as Record<BenchSystem, RawClient>;
   runtime!: NodeRedProcess;
+  /**
+   * The senders' client into Node-RED: the same plain keep-alive client as the limit's, so the
+   * load generator (sharing the machine's CPUs) costs our side no more than it costs the limit.
+   */
+  sender!: RawClient;
   private sandboxChild?: ChildProcess;
   private userDir = '';
 
@@ -82,6 +87,7 @@ export class BenchEnv {
       // CHIS_NODE_RED_DIR: another Node-RED (npm test's node-red 5 pass runs the bench smoke test on it).
       const redJs = process.env.CHIS_NODE_RED_DIR ? path.join(process.env.CHIS_NODE_RED_DIR, 'red.js') : undefined;
       env.runtime = await startNodeRed({ userDir: env.userDir, port: await freePort(), nodeBinary, redJs, echo: process.env.CHIS_BENCH_ECHO === '1' });
+      env.sender = new RawClient(env.runtime.url, options.maxSockets * 2);
     } catch (error) {
       await env.stop();
       throw error;
@@ -92,6 +98,7 @@ export class BenchEnv {
   async stop(): Promise<void> {
     await this.runtime?.stop();
     for (const client of Object.values(this.raw)) client.close();
+    this.sender?.close();
     if (this.sandboxChild && this.sandboxChild.exitCode === null) {
       const exited = new Promise((resolve) => this.sandboxChild!.once('exit', resolve));
       this.sandboxChild.kill('SIGTERM');

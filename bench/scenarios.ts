@@ -84,9 +84,8 @@ async function openFnPeer(env: BenchEnv, perMessage: (index: number) => Recorded
 }
 
 export const postForm = async (env: BenchEnv, route: string, form: unknown): Promise<void> => {
-  const response = await fetch(`${env.runtime.url}${route}`, { method: 'POST', headers: { Authorization: RECEIVER_AUTH, 'Content-Type': 'application/json' }, body: JSON.stringify(form) });
-  const text = await response.text();
-  if (response.status !== 200) throw new Error(`POST ${route} -> ${response.status}: ${text.slice(0, 300)}`);
+  const response = await env.sender.send({ method: 'POST', path: route, headers: { Authorization: RECEIVER_AUTH }, body: form });
+  if (response.status !== 200) throw new Error(`POST ${route} -> ${response.status}: ${response.body.slice(0, 300)}`);
 };
 
 const countRequests = async (env: BenchEnv, system: BenchSystem, filter: string): Promise<number> => (await env.requests(system, filter)).length;
