@@ -63,7 +63,7 @@ describe('seen ids', () => {
       handle.sync = async () => {
         syncs += 1;
         // A slow disk: the next ids arrive while this commit is still writing.
-        await new Promise((resolve) => setTimeout(resolve, 30));
+        await new Promise((resolve) => setTimeout(resolve, 200));
         return realSync();
       };
       return handle;
