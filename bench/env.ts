@@ -67,26 +67,20 @@ export class BenchEnv {
     fs.mkdirSync(path.join(env.userDir, 'nodes'));
     for (const [name, text] of Object.entries(mapperDriverFiles())) fs.writeFileSync(path.join(env.userDir, 'nodes', name), text);
     // CHIS_BENCH_PROFILE=<dir>: Node-RED writes a V8 CPU profile there when it stops (open in Chrome DevTools).
-    // NODE_OPTIONS refuses --cpu-prof, so a wrapper script passes it.
     // CHIS_BENCH_HEAP=<dir>: Node-RED can write heap snapshots there (the backlog scenario asks for one
     // once its queue is full, with SIGUSR2).
     const profileDir = process.env.CHIS_BENCH_PROFILE;
     const heapDir = process.env.CHIS_BENCH_HEAP;
     // CHIS_BENCH_NODE_FLAGS: more flags for Node-RED's node (e.g. --trace-gc, --max-semi-space-size=8).
-    const flags = [
+    const nodeFlags = [
       ...(process.env.CHIS_BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
-      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir="${path.resolve(profileDir)}"`] : []),
-      ...(heapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir="${path.resolve(heapDir)}"`] : []),
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : []),
+      ...(heapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${path.resolve(heapDir)}`] : []),
     ];
-    let nodeBinary: string | undefined;
-    if (flags.length) {
-      nodeBinary = path.join(env.userDir, 'node-with-flags.sh');
-      fs.writeFileSync(nodeBinary, `#!/bin/sh\nexec "${process.execPath}" ${flags.join(' ')} "$@"\n`, { mode: 0o755 });
-    }
     try {
       // CHIS_NODE_RED_DIR: another Node-RED (npm test's node-red 5 pass runs the bench smoke test on it).
       const redJs = process.env.CHIS_NODE_RED_DIR ? path.join(process.env.CHIS_NODE_RED_DIR, 'red.js') : undefined;
-      env.runtime = await startNodeRed({ userDir: env.userDir, port: await freePort(), nodeBinary, redJs, echo: process.env.CHIS_BENCH_ECHO === '1' });
+      env.runtime = await startNodeRed({ userDir: env.userDir, port: await freePort(), nodeFlags, redJs, echo: process.env.CHIS_BENCH_ECHO === '1' });
       env.sender = new RawClient(env.runtime.url, options.maxSockets * 2);
     } catch (error) {
       await env.stop();

@@ -1,10 +1,9 @@
 /**
  * Durable memory of message ids already accepted (form ids, doc ids), so a re-sent message is
  * acknowledged without being processed twice. An append-only file, fsynced before an id counts
- * as recorded: a crash right after the acknowledgement cannot forget it. `add` writes and fsyncs
- * on the spot (blocking the event loop for the fsync); `addDurably` commits every id added in the
- * same tick with one write and one fsync off the event loop, and resolves once they are on disk,
- * so a receiver under load answers as safely and far more cheaply.
+ * as recorded: a crash right after the acknowledgement cannot forget it. `addDurably` commits
+ * the ids added together with one write and one fsync off the event loop, and resolves once they
+ * are on disk, so a receiver under load answers safely and cheaply.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,19 +39,6 @@ export class SeenIds {
 
   has(id: string): boolean {
     return this.ids.has(id);
-  }
-
-  add(id: string): void {
-    if (this.ids.has(id) || id.includes('\n')) return;
-    this.ids.add(id);
-    const handle = fs.openSync(this.file, 'a');
-    try {
-      fs.writeSync(handle, `${id}\n`);
-      fs.fsyncSync(handle);
-    } finally {
-      fs.closeSync(handle);
-    }
-    if (this.ids.size > this.capacity * 1.2) this.compact();
   }
 
   /**

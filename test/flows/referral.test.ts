@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { CONCEPTS, ENCOUNTER_TYPES } from '../../sandbox/openmrs/seed';
-import { uuidFromKey } from '../../nodes/openmrs/api/operations';
+import { uuidFromKey } from '../../nodes/openmrs/api/ids';
 import { eventually, startHarness, type FlowHarness } from '../support/flow-harness';
 import { ReferralSandboxes } from '../support/referral-sandboxes';
 import { requireSamples, sampleJson } from '../support/samples';

@@ -17,7 +17,7 @@ import commcareConfig from '../../nodes/commcare/commcare-config';
 import transaction from '../../nodes/core/transaction';
 import { SagaStore } from '../../nodes/core/saga';
 import { SeenIds } from '../../nodes/core/seen-ids';
-import { uuidFromKey } from '../../nodes/openmrs/api/operations';
+import { uuidFromKey } from '../../nodes/openmrs/api/ids';
 import { eventually } from '../support/flow-harness';
 import { helper, initHelper } from '../support/node-helper';
 import { ReferralSandboxes } from '../support/referral-sandboxes';
@@ -268,7 +268,7 @@ describe('chis-transaction node running a referral (OpenMRS + CommCare sandboxes
     const message = referral(caseId);
     const commcareWritesBefore = (await sandboxes.requests('commcare', 'POST', '/')).length;
     // The crash came after the key was durably completed and before the saved state was removed.
-    SeenIds.inUserDir(userDir, 'transaction-tx').add(message.form.id);
+    await SeenIds.inUserDir(userDir, 'transaction-tx').addDurably(message.form.id);
     SagaStore.inUserDir(userDir, 'tx').save({ key: message.form.id, startedAt: new Date().toISOString(), msg: message, results: {}, journal: [] });
     await load();
     await eventually(() => SagaStore.inUserDir(userDir, 'tx').pending().length === 0);

@@ -13,10 +13,10 @@ describe('seen ids', () => {
 
   const fileLines = (): string[] => fs.readFileSync(path.join(dir, 'receiver-x.ids'), 'utf8').split('\n').filter(Boolean);
 
-  it('add: records an id on disk before it returns, once', () => {
+  it('addDurably: records an id on disk before it resolves, once', async () => {
     const seen = new SeenIds(dir, 'receiver-x');
-    seen.add('form-1');
-    seen.add('form-1');
+    await seen.addDurably('form-1');
+    await seen.addDurably('form-1');
     assert.deepEqual(fileLines(), ['form-1']);
     assert.ok(new SeenIds(dir, 'receiver-x').has('form-1'));
   });

@@ -84,7 +84,7 @@ const keyOf = (type: TrackerType, uid: string): string => `${type}:${uid}`;
 function ensureUid(object: Json, field: string, where: string, uidKey?: string): { uid: string; generated: boolean } {
   const current = object[field];
   if (current === undefined || current === null || current === '') {
-    const uid = uidKey ? uidFromKey(`${uidKey}|${where}.${field}`) : generateUid();
+    const uid = newUid(`${where}.${field}`, uidKey);
     object[field] = uid;
     return { uid, generated: !uidKey };
   }
@@ -94,8 +94,13 @@ function ensureUid(object: Json, field: string, where: string, uidKey?: string):
 
 function ensureNoteUids(object: Json, where: string, uidKey?: string): void {
   list(object.notes).forEach((note, index) => {
-    if (!note.note) note.note = uidKey ? uidFromKey(`${uidKey}|${where}.notes[${index}]`) : generateUid();
+    if (!note.note) note.note = newUid(`${where}.notes[${index}]`, uidKey);
   });
+}
+
+/** A UID for the object at `place` in the message: derived from the key when there is one. */
+function newUid(place: string, uidKey?: string): string {
+  return uidKey ? uidFromKey(`${uidKey}|${place}`) : generateUid();
 }
 
 /** The value of `attribute` in a tracked entity or its nested enrollments. */

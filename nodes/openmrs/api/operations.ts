@@ -56,7 +56,6 @@ export const ENCOUNTER_STEP_SCHEMA = {
 /** The writer's obs contract; the idempotency key is the step's, whatever the input says. */
 export const OBS_STEP_SCHEMA = OBS_SCHEMA;
 
-export { uuidFromKey };
 
 function journalOnce(context: StepContext, entry: JournalEntry): void {
   const known = context.journal.some((existing) => existing.system === entry.system && existing.resource === entry.resource && existing.id === entry.id && existing.configId === entry.configId);

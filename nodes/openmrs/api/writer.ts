@@ -162,9 +162,9 @@ export async function writeEncounter(client: OpenmrsClient, input: EncounterInpu
     patient = await resolvePatient(client, input, signal);
     existing = await findKeyedEncounter(client, patient.uuid, encounterType, encounterDatetime, input.idempotencyKey, settings);
   }
-  if (existing) {
-    return { payload: { patient: patient.uuid, encounter: existing.uuid, obs: obsUuids(existing), action: 'existing' }, journal: [] };
-  }
+  // Written before (a retry, or another pass of the same message): nothing new to journal.
+  const alreadyWritten = (encounter: Encounter): WriteResult => ({ payload: { patient: patient.uuid, encounter: encounter.uuid, obs: obsUuids(encounter), action: 'existing' }, journal: [] });
+  if (existing) return alreadyWritten(existing);
   // Two passes of one message at once (an outbox re-send while the first pass still runs) both
   // find nothing above: a uuid derived from the key makes OpenMRS refuse the second create.
   const uuid = uuidFromKey('writer-encounter', input.idempotencyKey);
@@ -177,9 +177,7 @@ export async function writeEncounter(client: OpenmrsClient, input: EncounterInpu
   } catch (error) {
     // The other pass's encounter, or ours whose answer was lost: either way it is written.
     const written = await client.getEncounter(uuid, { signal }).catch(() => undefined);
-    if (written && !written.voided) {
-      return { payload: { patient: patient.uuid, encounter: written.uuid, obs: obsUuids(written), action: 'existing' }, journal: [] };
-    }
+    if (written && !written.voided) return alreadyWritten(written);
     // A rollback voided (not purged) the keyed encounter: its uuid stays taken, so write anew.
     if (!written) throw error;
     delete body.uuid;
